@@ -11,4 +11,5 @@ var (
 	ErrInvalidKey         = errors.New("invalid object key")
 	ErrInvalidURL         = errors.New("invalid store URL")
 	ErrSizeMismatch       = errors.New("object size does not match the declared size")
+	ErrInvalidRange       = errors.New("invalid byte range")
 )

@@ -20,7 +20,10 @@ type ObjectInfo struct {
 	ModTime time.Time
 }
 
-// GetOptions selects a byte range. Length <= 0 means "to the end".
+// GetOptions selects a byte range. Length <= 0 means "to the end"; a range
+// running past the end is cut at the end (as HTTP ranges are). Offset equal
+// to the size yields no bytes; a negative Offset or one beyond the size is
+// ErrInvalidRange.
 type GetOptions struct {
 	Offset int64
 	Length int64

@@ -1,0 +1,37 @@
+// Package activities holds granary's Temporal activities: methods on one
+// struct that owns the clients they need (the lake's object store), each
+// taking one input struct and returning one output struct. Activities do
+// all of granary's I/O; workflows only orchestrate them.
+package activities
+
+import (
+	"time"
+
+	"github.com/granaryml/granary/internal/objstore"
+)
+
+// Activities is registered with a worker; its exported methods are the
+// activities. It holds no per-call state, so one value serves every
+// concurrent activity execution.
+type Activities struct {
+	Store objstore.Store
+	// Identity names this worker process (host and pid) in results and
+	// provenance, so an operator can tell which machine did the work.
+	Identity string
+	// Clock overrides time.Now in tests; nil means the real clock.
+	Clock func() time.Time
+}
+
+// New returns the activities bound to a lake store.
+func New(store objstore.Store, identity string) *Activities {
+	return &Activities{Store: store, Identity: identity}
+}
+
+// now is the wall clock for provenance and log entries. Activities may
+// read it (workflows may not); it is a method so tests can pin it.
+func (a *Activities) now() time.Time {
+	if a.Clock != nil {
+		return a.Clock().UTC()
+	}
+	return time.Now().UTC()
+}

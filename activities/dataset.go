@@ -1,0 +1,190 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/granaryml/granary/internal/buildinfo"
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/objstore"
+	"github.com/granaryml/granary/internal/tabular"
+	"go.temporal.io/sdk/activity"
+)
+
+// InferSchema reads one raw source in full and infers its schema.
+func (a *Activities) InferSchema(ctx context.Context, in InferSchemaInput) (InferSchemaResult, error) {
+	src, err := a.openSource(ctx, in.Source, in.Format)
+	if err != nil {
+		return InferSchemaResult{}, toTemporal(err)
+	}
+	defer src.close()
+	hb := &heartbeatReader{ctx: ctx, r: src.reader}
+	schema, err := tabular.InferSchema(ctx, hb, tabular.ReadOptions{File: in.Source.Name, Format: src.format})
+	if err != nil {
+		return InferSchemaResult{}, toTemporal(err)
+	}
+	return InferSchemaResult{Format: src.format, Schema: schema}, nil
+}
+
+// convertMemo remembers that a raw blob was converted with a given schema,
+// so a retried or repeated import reuses the parquet blob instead of
+// parsing the input again.
+type convertMemo struct {
+	File   lake.File      `json:"file"`
+	Format tabular.Format `json:"format"`
+}
+
+// convertMemoPrefix is outside datasets/ and objects/: memos are a cache,
+// never the only reference to anything.
+const convertMemoPrefix = "_granary/convert/"
+
+func convertMemoKey(in ConvertSourceInput) string {
+	b, _ := json.Marshal(struct {
+		Source lake.Digest
+		Format tabular.Format
+		Schema tabular.Schema
+		Codec  string
+	}{in.Source.Digest, in.Format, in.Schema, tabular.CanonicalVersion})
+	sum := sha256.Sum256(b)
+	return convertMemoPrefix + hex.EncodeToString(sum[:]) + ".json"
+}
+
+// ConvertSource turns one raw source into a canonical parquet blob. The
+// output is written to a local temp file (its hash names the blob), then
+// uploaded only if no identical blob exists. Progress heartbeats carry the
+// row count so operators see how far a long conversion got.
+func (a *Activities) ConvertSource(ctx context.Context, in ConvertSourceInput) (ConvertSourceResult, error) {
+	l := lake.New(a.Store)
+	memoKey := convertMemoKey(in)
+	if memo, ok := a.readConvertMemo(ctx, l, memoKey); ok {
+		return ConvertSourceResult{File: memo.File, Format: memo.Format, Reused: true}, nil
+	}
+	src, err := a.openSource(ctx, in.Source, in.Format)
+	if err != nil {
+		return ConvertSourceResult{}, toTemporal(err)
+	}
+	defer src.close()
+
+	tmp, err := os.CreateTemp("", "granary-convert-*.parquet")
+	if err != nil {
+		return ConvertSourceResult{}, err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	hb := heartbeat{ctx: ctx}
+	res, err := tabular.Convert(ctx, src.reader, tmp, tabular.ConvertOptions{
+		File:     in.Source.Name,
+		Format:   src.format,
+		Schema:   in.Schema,
+		Progress: func(rows int64) { hb.beat(rows) },
+	})
+	if err != nil {
+		return ConvertSourceResult{}, toTemporal(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return ConvertSourceResult{}, err
+	}
+	d, size, _, err := l.PutBlobFile(ctx, tmp.Name())
+	if err != nil {
+		return ConvertSourceResult{}, toTemporal(err)
+	}
+	out := ConvertSourceResult{File: lake.File{Digest: d, Rows: res.Rows, Bytes: size}, Format: src.format}
+	memo, _ := json.Marshal(convertMemo{File: out.File, Format: out.Format})
+	if _, err := a.Store.Put(ctx, memoKey, bytes.NewReader(memo), int64(len(memo))); err != nil {
+		activity.GetLogger(ctx).Warn("could not write conversion memo", "key", memoKey, "error", err)
+	}
+	return out, nil
+}
+
+func (a *Activities) readConvertMemo(ctx context.Context, l *lake.Lake, key string) (convertMemo, bool) {
+	rc, _, err := a.Store.Get(ctx, key, objstore.GetOptions{})
+	if err != nil {
+		return convertMemo{}, false
+	}
+	defer rc.Close()
+	var m convertMemo
+	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&m); err != nil {
+		return convertMemo{}, false
+	}
+	// GC may have removed the blob of a conversion that never got
+	// committed; only trust a memo whose blob is still there.
+	info, err := a.Store.Stat(ctx, lake.BlobKey(m.File.Digest))
+	if err != nil || info.Size != m.File.Bytes {
+		return convertMemo{}, false
+	}
+	return m, true
+}
+
+// ComputeStats reads a version's parquet files back and computes column
+// statistics over all of them (one pass, column chunks only), so stats
+// describe the whole version however many files it has.
+func (a *Activities) ComputeStats(ctx context.Context, in ComputeStatsInput) (ComputeStatsResult, error) {
+	l := lake.New(a.Store)
+	acc := tabular.NewStatsAccumulator(in.Schema)
+	hb := heartbeat{ctx: ctx}
+	for i, f := range in.Files {
+		rr, err := l.BlobReaderAt(ctx, f.Digest)
+		if err != nil {
+			return ComputeStatsResult{}, toTemporal(err)
+		}
+		if err := acc.AddParquet(ctx, rr, rr.Size()); err != nil {
+			return ComputeStatsResult{}, toTemporal(fmt.Errorf("stats of %s: %w", f.Digest, err))
+		}
+		hb.beat(i + 1)
+	}
+	return ComputeStatsResult{Stats: acc.Stats()}, nil
+}
+
+// CommitVersion writes the manifest (PutIfAbsent: committing identical
+// content twice is a no-op) and this run's provenance beside it.
+func (a *Activities) CommitVersion(ctx context.Context, in CommitVersionInput) (CommitVersionResult, error) {
+	l := lake.New(a.Store)
+	m := &lake.Manifest{Kind: in.Kind, Name: in.Name, Schema: in.Schema, Files: in.Files, Stats: in.Stats, Inputs: in.Inputs, Params: in.Params}
+	for _, f := range in.Files {
+		m.Rows += f.Rows
+		m.Bytes += f.Bytes
+		// Never commit a manifest naming a blob that is not there: readers
+		// trust manifests completely.
+		if info, err := a.Store.Stat(ctx, lake.BlobKey(f.Digest)); err != nil {
+			return CommitVersionResult{}, toTemporal(fmt.Errorf("commit %s: file %s: %w", in.Name, f.Digest, err))
+		} else if info.Size != f.Bytes {
+			return CommitVersionResult{}, fmt.Errorf("commit %s: blob %s has %d bytes, manifest says %d", in.Name, f.Digest, info.Size, f.Bytes)
+		}
+	}
+	id, created, err := l.CommitManifest(ctx, m)
+	if err != nil {
+		return CommitVersionResult{}, toTemporal(err)
+	}
+	err = l.RecordProvenance(ctx, in.Kind, in.Name, lake.Provenance{
+		Version: id, WorkflowID: in.Workflow, RunID: in.RunID, User: in.User, Host: in.Host,
+		CodeVersion: buildinfo.String(), At: a.now(), Sources: in.Sources,
+	})
+	if err != nil {
+		return CommitVersionResult{}, toTemporal(err)
+	}
+	return CommitVersionResult{Version: id, Created: created, Rows: m.Rows, Bytes: m.Bytes}, nil
+}
+
+// MoveRefs moves each ref to the version by compare-and-swap. Retrying is
+// safe: a ref already at the version only gets its log entry ensured.
+func (a *Activities) MoveRefs(ctx context.Context, in MoveRefsInput) (MoveRefsResult, error) {
+	l := lake.New(a.Store)
+	var out MoveRefsResult
+	for _, ref := range in.Refs {
+		mv, err := l.MoveRef(ctx, lake.MoveOptions{
+			Kind: in.Kind, Name: in.Name, Ref: ref, To: in.Version,
+			By: in.By, Reason: in.Reason, Workflow: in.Workflow, At: a.now(),
+		})
+		if err != nil {
+			return out, toTemporal(err)
+		}
+		out.Moves = append(out.Moves, mv)
+	}
+	return out, nil
+}

@@ -1,0 +1,106 @@
+package activities
+
+import (
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/tabular"
+)
+
+// Source is one raw input of an import, already content-addressed in the
+// lake (the CLI uploads local files before starting the workflow; remote
+// URLs are staged by StageSource).
+type Source struct {
+	Name   string      `json:"name"`             // what the user called it, for messages
+	Digest lake.Digest `json:"digest,omitempty"` // raw blob, once staged
+	Bytes  int64       `json:"bytes,omitempty"`
+	URL    string      `json:"url,omitempty"` // s3://… or file://… object to stage
+}
+
+// StageSourceInput copies a remote object into the lake as a raw blob.
+type StageSourceInput struct {
+	Source Source
+}
+
+// StageSourceResult is the staged source.
+type StageSourceResult struct {
+	Source Source
+}
+
+// InferSchemaInput asks for the schema of one raw source.
+type InferSchemaInput struct {
+	Source Source
+	Format tabular.Format // "" or "auto" detects
+}
+
+// InferSchemaResult is the detected format and inferred schema.
+type InferSchemaResult struct {
+	Format tabular.Format
+	Schema tabular.Schema
+}
+
+// ConvertSourceInput converts one raw source to canonical parquet.
+type ConvertSourceInput struct {
+	Dataset string
+	Source  Source
+	Format  tabular.Format
+	Schema  tabular.Schema
+}
+
+// ConvertSourceResult names the parquet blob written for the source.
+type ConvertSourceResult struct {
+	File   lake.File
+	Format tabular.Format // as detected when the input said "auto"
+	// Reused is true when an earlier run had converted the same bytes with
+	// the same schema, so nothing was parsed or uploaded.
+	Reused bool
+}
+
+// ComputeStatsInput asks for column statistics over a version's files.
+type ComputeStatsInput struct {
+	Schema tabular.Schema
+	Files  []lake.File
+}
+
+// ComputeStatsResult carries the statistics (small: a few KB per column).
+type ComputeStatsResult struct {
+	Stats []tabular.ColumnStats
+}
+
+// CommitVersionInput is everything a manifest and its provenance hold.
+type CommitVersionInput struct {
+	Kind     lake.Kind
+	Name     string
+	Schema   tabular.Schema
+	Files    []lake.File
+	Stats    []tabular.ColumnStats
+	Inputs   []lake.Input
+	Params   map[string]string
+	Sources  []lake.SourceFile
+	User     string
+	Host     string
+	Workflow string
+	RunID    string
+}
+
+// CommitVersionResult is the committed version.
+type CommitVersionResult struct {
+	Version string
+	Created bool // false when an identical version already existed
+	Rows    int64
+	Bytes   int64
+}
+
+// MoveRefsInput moves several refs of one name to a version.
+type MoveRefsInput struct {
+	Kind     lake.Kind
+	Name     string
+	Version  string
+	Refs     []string
+	By       string
+	Reason   string
+	Workflow string
+}
+
+// MoveRefsResult lists the moves made (or found already made).
+type MoveRefsResult struct {
+	Moves []lake.RefMove
+}

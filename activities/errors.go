@@ -1,0 +1,50 @@
+package activities
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/objstore"
+	"github.com/granaryml/granary/internal/tabular"
+)
+
+// Error types of non-retryable failures. Operators see these names in the
+// Temporal UI and the CLI maps them back to one-line messages; retrying
+// cannot fix any of them, only a change of input can.
+const (
+	ErrTypeInvalidInput   = "InvalidInput"
+	ErrTypeInvalidSpec    = "InvalidSpec"
+	ErrTypeSchemaMismatch = "SchemaMismatch"
+	ErrTypeNotFound       = "NotFound"
+	ErrTypeConflict       = "Conflict"
+	ErrTypeCorrupt        = "Corrupt"
+)
+
+// toTemporal is the one place where granary's error tree becomes Temporal
+// failures: input problems become non-retryable application errors of a
+// named type; everything else stays retryable (I/O hiccups, a busy MinIO).
+func toTemporal(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, objstore.ErrInvalidKey), errors.Is(err, objstore.ErrInvalidURL):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
+	case errors.Is(err, objstore.ErrNotFound):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, err)
+	case errors.Is(err, tabular.ErrBadInput), errors.Is(err, lake.ErrInvalidName), errors.Is(err, lake.ErrAmbiguous):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
+	case errors.Is(err, lake.ErrNotFound):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, err)
+	case errors.Is(err, lake.ErrConflict):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeConflict, err)
+	case errors.Is(err, lake.ErrCorrupt):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeCorrupt, err)
+	}
+	return err
+}

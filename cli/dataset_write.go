@@ -1,0 +1,198 @@
+package cli
+
+import (
+	"io"
+	"os/user"
+	"text/tabwriter"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/granaryml/granary/internal/lake"
+)
+
+type datasetDiffOutput struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	lake.Diff
+}
+
+func datasetDiffCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "diff",
+		Usage:     "compare two versions: schema changes, rows, files, per-column statistics",
+		ArgsUsage: "NAME@A NAME@B",
+		Description: `B may omit the name to compare within one dataset.
+
+Examples:
+   granary dataset diff orders@prod orders@latest
+   granary dataset diff orders@3f2a9c1e @latest --output json`,
+		Action: func(c *ucli.Context) error {
+			if c.NArg() != 2 {
+				return usagef("dataset diff takes two NAME@REF arguments")
+			}
+			p, l, err := printerAndLake(c)
+			if err != nil {
+				return err
+			}
+			nameA, refA := lake.SplitRef(c.Args().Get(0))
+			nameB, refB := lake.SplitRef(c.Args().Get(1))
+			if nameB == "" {
+				nameB = nameA
+			}
+			idA, a, err := l.ResolveManifest(c.Context, lake.KindDataset, nameA, refA)
+			if err != nil {
+				return err
+			}
+			idB, b, err := l.ResolveManifest(c.Context, lake.KindDataset, nameB, refB)
+			if err != nil {
+				return err
+			}
+			out := datasetDiffOutput{From: idA, To: idB, Diff: lake.DiffManifests(a, b)}
+			return p.result(out, func(w io.Writer) { printDiff(w, nameA, nameB, out) })
+		},
+	}
+}
+
+func printDiff(w io.Writer, nameA, nameB string, o datasetDiffOutput) {
+	fprintf(w, "%s@%s -> %s@%s\n", nameA, lake.ShortID(o.From), nameB, lake.ShortID(o.To))
+	if o.From == o.To {
+		fprintf(w, "identical (same version id)\n")
+		return
+	}
+	fprintf(w, "rows: %d -> %d (%+d)\n", o.RowsFrom, o.RowsTo, o.RowsTo-o.RowsFrom)
+	for _, col := range o.ColumnsAdded {
+		fprintf(w, "+ column %s %s\n", col.Name, col.Type)
+	}
+	for _, col := range o.ColumnsRemoved {
+		fprintf(w, "- column %s %s\n", col.Name, col.Type)
+	}
+	for _, tc := range o.TypeChanges {
+		fprintf(w, "~ column %s: %s%s -> %s%s\n", tc.Column, tc.From.Type, nullMark(tc.From.Nullable), tc.To.Type, nullMark(tc.To.Nullable))
+	}
+	fprintf(w, "files: %d added, %d removed\n", len(o.FilesAdded), len(o.FilesRemoved))
+	if len(o.StatChanges) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+		fprintf(tw, "COLUMN\tSTAT\tFROM\tTO\n")
+		for _, s := range o.StatChanges {
+			fprintf(tw, "%s\t%s\t%s\t%s\n", s.Column, s.Stat, s.From, s.To)
+		}
+		tw.Flush()
+	}
+}
+
+func nullMark(nullable bool) string {
+	if nullable {
+		return "?"
+	}
+	return ""
+}
+
+func datasetTagCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "tag",
+		Usage:     "point an alias at a version (compare-and-swap)",
+		ArgsUsage: "NAME@VERSION ALIAS",
+		Description: `Moves ALIAS to VERSION only if nobody moved it since you looked: pass
+--expect with the version you believe ALIAS points at (or --new for an
+alias that must not exist yet). Without either, the move applies to
+whatever ALIAS points at now. --force ignores --expect/--new.
+
+Examples:
+   granary dataset tag orders@3f2a9c1e prod
+   granary dataset tag orders@latest prod --expect 1b2c3d4e
+   granary dataset tag orders@3f2a9c1e prod --force --reason "roll back bad import"`,
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "expect", Usage: "fail unless ALIAS currently points at `REF`"},
+			&ucli.BoolFlag{Name: "new", Usage: "fail if ALIAS already exists"},
+			&ucli.BoolFlag{Name: "force", Usage: "move ALIAS whatever it points at"},
+			&ucli.StringFlag{Name: "reason", Usage: "why, recorded in the log"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() != 2 {
+				return usagef("dataset tag takes NAME@VERSION and ALIAS")
+			}
+			p, l, err := printerAndLake(c)
+			if err != nil {
+				return err
+			}
+			name, ref := lake.SplitRef(c.Args().Get(0))
+			alias := c.Args().Get(1)
+			if err := lake.ValidateName("alias", alias); err != nil {
+				return err
+			}
+			id, err := l.Resolve(c.Context, lake.KindDataset, name, ref)
+			if err != nil {
+				return err
+			}
+			opts := lake.MoveOptions{Kind: lake.KindDataset, Name: name, Ref: alias, To: id, By: currentUser(), Reason: c.String("reason")}
+			if !c.Bool("force") {
+				opts.ExpectAbsent = c.Bool("new")
+				if e := c.String("expect"); e != "" {
+					if opts.Expect, err = l.Resolve(c.Context, lake.KindDataset, name, e); err != nil {
+						return err
+					}
+				}
+			}
+			mv, err := l.MoveRef(c.Context, opts)
+			if err != nil {
+				return err
+			}
+			out := struct {
+				Name    string       `json:"name"`
+				Version string       `json:"version"`
+				Move    lake.RefMove `json:"move"`
+			}{name, id, mv}
+			return p.result(out, func(w io.Writer) {
+				fprintf(w, "%s@%s -> %s (was %s)\n", name, alias, lake.ShortID(id), orDash(lake.ShortID(mv.From)))
+			})
+		},
+	}
+}
+
+func datasetGCCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "gc",
+		Usage: "delete blobs no version references (orphans of failed or interrupted imports)",
+		Description: `Only blobs that no dataset or model manifest names AND that are older than
+--grace are deleted, so imports in flight keep their uploads. Manifests,
+refs and logs are never deleted.
+
+Examples:
+   granary dataset gc --dry-run
+   granary dataset gc --grace 1h`,
+		Flags: []ucli.Flag{
+			&ucli.DurationFlag{Name: "grace", Value: 24 * time.Hour, Usage: "keep unreferenced blobs younger than `DURATION`"},
+			&ucli.BoolFlag{Name: "dry-run", Usage: "report what would be deleted, delete nothing"},
+		},
+		Action: func(c *ucli.Context) error {
+			p, l, err := printerAndLake(c)
+			if err != nil {
+				return err
+			}
+			if c.Duration("grace") < 0 {
+				return usagef("--grace must not be negative")
+			}
+			res, err := l.GC(c.Context, lake.GCOptions{Grace: c.Duration("grace"), DryRun: c.Bool("dry-run")})
+			if err != nil {
+				return err
+			}
+			return p.result(res, func(w io.Writer) {
+				verb := "deleted"
+				n := res.Deleted
+				if res.DryRun {
+					verb, n = "would delete", len(res.Candidates)
+				}
+				fprintf(w, "scanned %d blobs: %d referenced, %d unreferenced but younger than %s; %s %d (%s)\n",
+					res.Scanned, res.Referenced, res.TooRecent, c.Duration("grace"), verb, n, humanBytes(res.DeletedBytes))
+			})
+		},
+	}
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
+}

@@ -1,0 +1,163 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/granaryml/granary/cli"
+	"github.com/granaryml/granary/internal/devstack"
+	"github.com/granaryml/granary/internal/devstack/devtest"
+	"github.com/granaryml/granary/internal/objstore/filestore"
+	gworker "github.com/granaryml/granary/worker"
+	"github.com/granaryml/granary/workflows"
+)
+
+// startStack runs a real Temporal dev server and an in-process worker on a
+// file lake, and returns the global flags that point the CLI at them.
+func startStack(t *testing.T) []string {
+	t.Helper()
+	srv := devtest.Temporal(t, devstack.TemporalOptions{SearchAttributes: workflows.SearchAttributeNames()})
+	lakeDir := t.TempDir()
+	store, err := filestore.New(lakeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	w, err := gworker.New(gworker.Options{Client: tc, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return []string{"--temporal-address", srv.Address(), "--namespace", srv.Namespace(), "--lake", "file://" + lakeDir}
+}
+
+func TestLakeCheckThroughRealTemporal(t *testing.T) {
+	flags := startStack(t)
+	args := append(append([]string{}, flags...), "--output", "json", "lake", "check", "--bytes", "65536")
+	code, out, errOut := runCLI(t, t.Context(), args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var res struct {
+		Store      string  `json:"store"`
+		Bytes      int     `json:"bytes"`
+		WriteMS    float64 `json:"write_ms"`
+		ReadMS     float64 `json:"read_ms"`
+		WorkflowID string  `json:"workflow_id"`
+		URL        string  `json:"url"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
+	}
+	if res.Bytes != 65536 || !strings.HasPrefix(res.Store, "file://") || !strings.HasPrefix(res.WorkflowID, "lakecheck/") {
+		t.Fatalf("unexpected result %+v", res)
+	}
+	if !strings.Contains(res.URL, "/workflows/lakecheck%2F") {
+		t.Fatalf("run URL %q does not link to the workflow", res.URL)
+	}
+	t.Logf("lake check on a file lake: write %.2f ms, read %.2f ms", res.WriteMS, res.ReadMS)
+}
+
+// TestDevCommandStartsAndStopsEverything runs `granary dev` in-process on
+// free ports, uses it, then cancels it as Ctrl-C would and checks that the
+// Temporal server it started is gone.
+func TestDevCommandStartsAndStopsEverything(t *testing.T) {
+	devtest.RequireIntegration(t, "temporal")
+	port, err := devstack.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uiPort, err := devstack.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan int, 1)
+	var devOut, devErr strings.Builder
+	go func() {
+		done <- cli.Run(ctx, []string{"granary", "dev", "--state-dir", state, "--port", fmt.Sprint(port), "--ui-port", fmt.Sprint(uiPort)},
+			cli.Options{Stdout: &syncWriter{b: &devOut}, Stderr: &syncWriter{b: &devErr}})
+	}()
+
+	info := waitForDevInfo(t, filepath.Join(state, "dev.json"), done)
+	if info.TemporalAddress != fmt.Sprintf("127.0.0.1:%d", port) || info.Lake != "file://"+filepath.Join(state, "lake") {
+		t.Fatalf("unexpected dev info %+v", info)
+	}
+	resp, err := http.Get(info.UIURL)
+	if err != nil {
+		t.Fatalf("Temporal UI at %s: %v", info.UIURL, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("Temporal UI answered %d", resp.StatusCode)
+	}
+
+	code, out, errOut := runCLI(t, t.Context(), "--temporal-address", info.TemporalAddress, "lake", "check")
+	if code != 0 || !strings.Contains(out, "lake ok: file://") {
+		t.Fatalf("lake check against granary dev: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(state, "temporal.db")); err != nil {
+		t.Fatalf("Temporal state is not under the state dir: %v", err)
+	}
+
+	cancel() // what Ctrl-C does through signal.NotifyContext in main
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("granary dev exited %d: %s", code, devErr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("granary dev did not stop within 30s of Ctrl-C")
+	}
+	if conn, err := net.DialTimeout("tcp", info.TemporalAddress, time.Second); err == nil {
+		conn.Close()
+		t.Fatal("Temporal still listens after granary dev stopped")
+	}
+	if _, err := os.Stat(filepath.Join(state, "dev.json")); !os.IsNotExist(err) {
+		t.Fatal("dev.json should be removed on shutdown")
+	}
+	if !strings.Contains(devOut.String(), "Temporal UI") {
+		t.Fatalf("banner does not say where the UI is:\n%s", devOut.String())
+	}
+}
+
+func waitForDevInfo(t *testing.T, path string, done <-chan int) cli.DevInfo {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case code := <-done:
+			t.Fatalf("granary dev exited early with %d", code)
+		default:
+		}
+		if b, err := os.ReadFile(path); err == nil {
+			var info cli.DevInfo
+			if err := json.Unmarshal(b, &info); err != nil {
+				t.Fatalf("dev.json: %v", err)
+			}
+			return info
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatal("granary dev did not write dev.json within 2 minutes")
+	return cli.DevInfo{}
+}

@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	ucli "github.com/urfave/cli/v2"
+	"go.temporal.io/sdk/client"
+
+	"github.com/granaryml/granary/internal/objstore"
+	gworker "github.com/granaryml/granary/worker"
+	"github.com/granaryml/granary/workflows"
+)
+
+func workerCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "worker",
+		Usage: "run a granary worker: executes workflows and activities against the lake",
+		Description: `Polls the "granary" task queue of a Temporal cluster and runs granary's
+workflows and activities against the lake. Run as many as you like; each
+process handles up to --max-activities activities at once. Stops cleanly on
+Ctrl-C/SIGTERM (running activities are retried elsewhere).
+
+Examples:
+   granary worker --temporal-address temporal:7233 --lake 's3://granary/lake?endpoint=minio:9000&secure=false'
+   GRANARY_TEMPORAL_ADDRESS=temporal:7233 GRANARY_LAKE=file:///data/lake granary worker`,
+		Flags: []ucli.Flag{
+			&ucli.IntFlag{Name: "max-activities", Value: 4, Usage: "at most `N` activities at once in this process", EnvVars: []string{"GRANARY_MAX_ACTIVITIES"}},
+		},
+		Action: func(c *ucli.Context) error {
+			tc, err := dialTemporal(c.Context, c)
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			store, err := openLake(c.Context, c)
+			if err != nil {
+				return err
+			}
+			fprintf(c.App.ErrWriter, "granary worker: task queue %q on %s (namespace %s), lake %s\n",
+				workflows.TaskQueue, c.String(flagTemporalAddress), c.String(flagNamespace), store)
+			return runWorker(c.Context, tc, store, c.Int("max-activities"), c.App.ErrWriter)
+		},
+	}
+}
+
+// runWorker serves until ctx is canceled, then stops the worker, which
+// waits for running activities' grace period before returning.
+func runWorker(ctx context.Context, tc client.Client, store objstore.Store, maxActivities int, log io.Writer) error {
+	w, err := gworker.New(gworker.Options{Client: tc, Store: store, MaxConcurrentActivities: maxActivities})
+	if err != nil {
+		return err
+	}
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	<-ctx.Done()
+	fprintf(log, "granary worker: stopping\n")
+	w.Stop()
+	return nil
+}

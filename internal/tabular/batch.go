@@ -1,0 +1,135 @@
+package tabular
+
+// Batch is a set of rows stored column by column, in schema order. Batches
+// handed out by a Reader are reused: they are valid until the next call.
+type Batch struct {
+	Len     int      // number of rows
+	Vectors []Vector // one per schema column
+
+	bytes int64 // approximate uncompressed size, for row-group and batch bounds
+}
+
+// Vector holds the values of one column of a Batch. Exactly one of the value
+// slices is used, chosen by Type; it has Len entries (Offsets has Len+1).
+// Null slots hold the zero value.
+type Vector struct {
+	Type Type
+	// Nulls marks null rows. It is nil when the column is not nullable.
+	Nulls []bool
+	// Ints holds int64 values, and timestamps as microseconds since the
+	// Unix epoch, UTC.
+	Ints   []int64
+	Floats []float64
+	Bools  []bool
+	// Strings: value i is Bytes[Offsets[i]:Offsets[i+1]].
+	Bytes   []byte
+	Offsets []uint32
+}
+
+// IsNull reports whether row i is null.
+func (v *Vector) IsNull(i int) bool { return v.Nulls != nil && v.Nulls[i] }
+
+// StringBytes returns string value i; the bytes alias the batch.
+func (v *Vector) StringBytes(i int) []byte { return v.Bytes[v.Offsets[i]:v.Offsets[i+1]] }
+
+// Batches never grow past these bounds, so that memory stays bounded however
+// long a row is, and string offsets fit in uint32.
+const (
+	batchRows     = 4096
+	batchMaxBytes = 16 << 20
+)
+
+func newBatch(s Schema) *Batch {
+	b := &Batch{Vectors: make([]Vector, len(s.Columns))}
+	for i, c := range s.Columns {
+		v := &b.Vectors[i]
+		v.Type = c.Type
+		if c.Nullable {
+			v.Nulls = make([]bool, 0, batchRows)
+		}
+		switch c.Type {
+		case Int64, Timestamp:
+			v.Ints = make([]int64, 0, batchRows)
+		case Float64:
+			v.Floats = make([]float64, 0, batchRows)
+		case Bool:
+			v.Bools = make([]bool, 0, batchRows)
+		case String:
+			v.Offsets = make([]uint32, 1, batchRows+1)
+		}
+	}
+	return b
+}
+
+func (b *Batch) reset() {
+	b.Len = 0
+	b.bytes = 0
+	for i := range b.Vectors {
+		v := &b.Vectors[i]
+		if v.Nulls != nil {
+			v.Nulls = v.Nulls[:0]
+		}
+		v.Ints = v.Ints[:0]
+		v.Floats = v.Floats[:0]
+		v.Bools = v.Bools[:0]
+		v.Bytes = v.Bytes[:0]
+		if v.Offsets != nil {
+			v.Offsets = v.Offsets[:1]
+		}
+	}
+}
+
+// full reports whether the batch reached a bound; sources stop filling then.
+func (b *Batch) full(maxRows int) bool {
+	return b.Len >= maxRows || b.bytes >= batchMaxBytes
+}
+
+// The append helpers keep Nulls in step for nullable vectors.
+
+func (v *Vector) appendNull(b *Batch) {
+	v.Nulls = append(v.Nulls, true)
+	switch v.Type {
+	case Int64, Timestamp:
+		v.Ints = append(v.Ints, 0)
+	case Float64:
+		v.Floats = append(v.Floats, 0)
+	case Bool:
+		v.Bools = append(v.Bools, false)
+	case String:
+		v.Offsets = append(v.Offsets, uint32(len(v.Bytes)))
+	}
+	b.bytes++
+}
+
+func (v *Vector) appendInt(b *Batch, x int64) {
+	if v.Nulls != nil {
+		v.Nulls = append(v.Nulls, false)
+	}
+	v.Ints = append(v.Ints, x)
+	b.bytes += 8
+}
+
+func (v *Vector) appendFloat(b *Batch, x float64) {
+	if v.Nulls != nil {
+		v.Nulls = append(v.Nulls, false)
+	}
+	v.Floats = append(v.Floats, x)
+	b.bytes += 8
+}
+
+func (v *Vector) appendBool(b *Batch, x bool) {
+	if v.Nulls != nil {
+		v.Nulls = append(v.Nulls, false)
+	}
+	v.Bools = append(v.Bools, x)
+	b.bytes++
+}
+
+func (v *Vector) appendString(b *Batch, s []byte) {
+	if v.Nulls != nil {
+		v.Nulls = append(v.Nulls, false)
+	}
+	v.Bytes = append(v.Bytes, s...)
+	v.Offsets = append(v.Offsets, uint32(len(v.Bytes)))
+	b.bytes += int64(len(s)) + 4
+}

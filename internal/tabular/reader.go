@@ -1,0 +1,351 @@
+package tabular
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"unicode/utf8"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// Reader reads a parquet file (canonical or not) as typed batches.
+type Reader struct {
+	file      string
+	f         *parquet.File
+	fileCols  []fileColumn // top-level file columns, in file order
+	schema    Schema
+	cols      []readColumn // one per schema column
+	rowGroups []parquet.RowGroup
+	rg        int   // next row group to open
+	rgLeft    int64 // rows left in the open row group
+	row       int64 // rows delivered so far
+	nextRows  int   // rows to read into the next batch
+	vals      []parquet.Value
+	batch     *Batch
+}
+
+type fileColumn struct {
+	name     string
+	typ      Type
+	conv     conversion
+	optional bool
+}
+
+type readColumn struct {
+	leaf     int // file column index
+	conv     conversion
+	optional bool // the file column may hold nulls
+	pages    parquet.Pages
+	values   parquet.ValueReader
+}
+
+// NewReader opens a parquet file. Its schema is mapped onto granary types
+// (see Schema); a column of an unsupported type is an error matching
+// ErrBadInput, as is a file that is not valid parquet.
+func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
+	return openParquet(r, size, "")
+}
+
+func openParquet(r io.ReaderAt, size int64, file string) (*Reader, error) {
+	bad := func(format string, args ...any) error {
+		return &InputError{File: file, Err: fmt.Errorf(format, args...)}
+	}
+	if size == 0 {
+		return nil, bad("empty file")
+	}
+	if size < 12 {
+		return nil, bad("not a parquet file: %d bytes is too small", size)
+	}
+	var head, tail [8]byte
+	if _, err := r.ReadAt(head[:4], 0); err != nil {
+		return nil, err
+	}
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
+		return nil, err
+	}
+	if string(head[:4]) != "PAR1" || string(tail[4:]) != "PAR1" {
+		return nil, bad("not a parquet file: missing PAR1 magic")
+	}
+	if footer := int64(binary.LittleEndian.Uint32(tail[:4])); footer > size-12 {
+		return nil, bad("corrupt parquet footer: length %d exceeds the file", footer)
+	}
+	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return nil, bad("corrupt parquet file: %v", err)
+	}
+	pr := &Reader{file: file, f: f, nextRows: batchRows}
+	seen := make(map[string]bool)
+	for i, col := range f.Root().Columns() {
+		name := col.Name()
+		if err := checkColumnName(name, i); err != nil {
+			return nil, withFile(err, file)
+		}
+		if seen[name] {
+			return nil, &InputError{File: file, Column: name, Err: errors.New("duplicate column name")}
+		}
+		seen[name] = true
+		typ, conv, err := mapParquetColumn(col)
+		if err != nil {
+			return nil, &InputError{File: file, Column: name, Err: err}
+		}
+		pr.fileCols = append(pr.fileCols, fileColumn{name: name, typ: typ, conv: conv, optional: col.Optional()})
+	}
+	if len(pr.fileCols) == 0 {
+		return nil, bad("parquet file has no columns")
+	}
+	if len(pr.fileCols) > maxColumns {
+		return nil, bad("%d columns, more than the %d supported", len(pr.fileCols), maxColumns)
+	}
+	pr.rowGroups = f.RowGroups()
+	for _, rg := range pr.rowGroups {
+		if rg.NumRows() < 0 || len(rg.ColumnChunks()) != len(pr.fileCols) {
+			return nil, bad("corrupt parquet file: inconsistent row group metadata")
+		}
+	}
+	var s Schema
+	for _, c := range pr.fileCols {
+		s.Columns = append(s.Columns, Column{Name: c.name, Type: c.typ, Nullable: c.optional})
+	}
+	if err := pr.project(s); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// Schema returns the granary schema of the file.
+func (r *Reader) Schema() Schema { return r.schema }
+
+// NumRows returns the number of rows in the file according to its footer.
+func (r *Reader) NumRows() int64 { return r.f.NumRows() }
+
+// project makes the reader produce target's columns, in target's order. The
+// file must have exactly those columns, with the same types.
+func (r *Reader) project(target Schema) error {
+	names := make([]string, len(r.fileCols))
+	for i, c := range r.fileCols {
+		names[i] = c.name
+	}
+	colOf, err := matchColumns(names, target)
+	if err != nil {
+		return withFile(err, r.file)
+	}
+	cols := make([]readColumn, len(target.Columns))
+	for leaf, ci := range colOf {
+		fc := r.fileCols[leaf]
+		if fc.typ != target.Columns[ci].Type {
+			return &InputError{File: r.file, Column: fc.name,
+				Err: fmt.Errorf("is %s in the parquet file, but %s in the schema", fc.typ, target.Columns[ci].Type)}
+		}
+		cols[ci] = readColumn{leaf: leaf, conv: fc.conv, optional: fc.optional}
+	}
+	r.schema, r.cols, r.batch = target, cols, newBatch(target)
+	return nil
+}
+
+// Next returns the next batch of rows, or io.EOF after the last one. The
+// batch is reused by the following call.
+func (r *Reader) Next() (*Batch, error) {
+	r.batch.reset()
+	if err := r.fill(r.batch, batchRows); err != nil {
+		return nil, err
+	}
+	return r.batch, nil
+}
+
+// Close releases the pages held by the reader.
+func (r *Reader) Close() error {
+	for i := range r.cols {
+		r.closeColumn(i)
+	}
+	return nil
+}
+
+func (r *Reader) closeColumn(i int) {
+	c := &r.cols[i]
+	if c.pages != nil {
+		c.pages.Close()
+	}
+	c.pages, c.values = nil, nil
+}
+
+func (r *Reader) fill(b *Batch, maxRows int) error {
+	for r.rgLeft == 0 {
+		if r.rg == len(r.rowGroups) {
+			return io.EOF
+		}
+		rg := r.rowGroups[r.rg]
+		r.rg++
+		r.rgLeft = rg.NumRows()
+		chunks := rg.ColumnChunks()
+		for i := range r.cols {
+			r.closeColumn(i)
+			c := &r.cols[i]
+			if r.rgLeft > 0 {
+				if nv := chunks[c.leaf].NumValues(); nv != r.rgLeft {
+					return r.corrupt(fmt.Errorf("column %q has %d values for %d rows", r.fileCols[c.leaf].name, nv, r.rgLeft))
+				}
+				c.pages = chunks[c.leaf].Pages()
+			}
+		}
+	}
+	n := int(min(int64(min(maxRows, r.nextRows)), r.rgLeft))
+	if cap(r.vals) < n {
+		r.vals = make([]parquet.Value, batchRows)
+	}
+	for i := range r.cols {
+		if err := r.readColumn(b, i, n); err != nil {
+			return err
+		}
+	}
+	b.Len = n
+	r.rgLeft -= int64(n)
+	r.row += int64(n)
+	// Keep batches near batchMaxBytes when values are large.
+	switch {
+	case b.bytes > batchMaxBytes && r.nextRows > 1:
+		r.nextRows /= 2
+	case b.bytes < batchMaxBytes/4 && r.nextRows < batchRows:
+		r.nextRows *= 2
+	}
+	return nil
+}
+
+func (r *Reader) corrupt(err error) error {
+	return &InputError{File: r.file, Err: fmt.Errorf("corrupt parquet file: %w", err)}
+}
+
+func (r *Reader) readColumn(b *Batch, ci, n int) error {
+	c := &r.cols[ci]
+	v := &b.Vectors[ci]
+	got := 0
+	for got < n {
+		if c.values == nil {
+			page, err := c.pages.ReadPage()
+			if err != nil {
+				if err == io.EOF {
+					return r.corrupt(fmt.Errorf("column %q ended early", r.schema.Columns[ci].Name))
+				}
+				return r.corrupt(err)
+			}
+			c.values = page.Values()
+		}
+		k, err := c.values.ReadValues(r.vals[:n-got])
+		for j := range k {
+			if err := r.appendValue(b, v, ci, r.row+int64(got+j)+1, &r.vals[j]); err != nil {
+				return err
+			}
+		}
+		got += k
+		if err == io.EOF {
+			c.values = nil
+		} else if err != nil {
+			return r.corrupt(err)
+		} else if k == 0 {
+			return r.corrupt(errors.New("page reader made no progress"))
+		}
+	}
+	return nil
+}
+
+func (r *Reader) appendValue(b *Batch, v *Vector, ci int, row int64, x *parquet.Value) error {
+	if x.IsNull() {
+		if v.Nulls == nil {
+			return &InputError{File: r.file, Row: row, Column: r.schema.Columns[ci].Name, Err: errors.New("null in a column that is not nullable")}
+		}
+		v.appendNull(b)
+		return nil
+	}
+	conv := r.cols[ci].conv
+	if kindOf(conv) != x.Kind() {
+		return r.corrupt(fmt.Errorf("column %q: value of kind %s", r.schema.Columns[ci].Name, x.Kind()))
+	}
+	switch conv {
+	case convInt64:
+		v.appendInt(b, x.Int64())
+	case convInt32:
+		v.appendInt(b, int64(x.Int32()))
+	case convUint32:
+		v.appendInt(b, int64(uint32(x.Int32())))
+	case convFloat:
+		v.appendFloat(b, float64(x.Float()))
+	case convDouble:
+		v.appendFloat(b, x.Double())
+	case convBool:
+		v.appendBool(b, x.Boolean())
+	case convString:
+		s := x.ByteArray()
+		if !utf8.Valid(s) {
+			return &InputError{File: r.file, Row: row, Column: r.schema.Columns[ci].Name, Err: fmt.Errorf("%s is not valid UTF-8", quoteValue(s))}
+		}
+		if len(v.Bytes)+len(s) > math.MaxUint32 {
+			return &InputError{File: r.file, Row: row, Column: r.schema.Columns[ci].Name, Err: errors.New("string values too large")}
+		}
+		v.appendString(b, s)
+	default:
+		us, ok := timestampMicros(conv, x)
+		if !ok {
+			return &InputError{File: r.file, Row: row, Column: r.schema.Columns[ci].Name, Err: errors.New("timestamp outside years 0000-9999")}
+		}
+		v.appendInt(b, us)
+	}
+	return nil
+}
+
+func kindOf(c conversion) parquet.Kind {
+	switch c {
+	case convInt32, convUint32, convDate:
+		return parquet.Int32
+	case convFloat:
+		return parquet.Float
+	case convDouble:
+		return parquet.Double
+	case convBool:
+		return parquet.Boolean
+	case convString:
+		return parquet.ByteArray
+	case convInt96:
+		return parquet.Int96
+	}
+	return parquet.Int64
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// timestampMicros converts a stored timestamp to microseconds, truncating
+// sub-microsecond digits toward negative infinity; ok is false outside the
+// supported years.
+func timestampMicros(conv conversion, x *parquet.Value) (int64, bool) {
+	var us int64
+	switch conv {
+	case convTimestampMillis:
+		ms := x.Int64()
+		if ms < minTimestamp/1000-1 || ms > maxTimestamp/1000+1 {
+			return 0, false
+		}
+		us = ms * 1000
+	case convTimestampMicros:
+		us = x.Int64()
+	case convTimestampNanos:
+		us = floorDiv(x.Int64(), 1000)
+	case convDate:
+		us = int64(x.Int32()) * microsPerDay // |int32| days cannot overflow
+	case convInt96:
+		i96 := x.Int96()
+		nanos := int64(uint64(i96[1])<<32 | uint64(i96[0]))
+		day := int64(i96[2]) - 2440588 // Julian day of 1970-01-01
+		if nanos < 0 || nanos >= 86400*1e9 || day < -800000 || day > 3000000 {
+			return 0, false
+		}
+		us = day*microsPerDay + nanos/1000
+	}
+	return us, us >= minTimestamp && us <= maxTimestamp
+}

@@ -1,0 +1,73 @@
+// Package worker wires granary's workflows and activities into a Temporal
+// worker. `granary worker` and `granary dev` both go through New, so what
+// runs on a laptop is exactly what runs on a cluster.
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/granaryml/granary/activities"
+	"github.com/granaryml/granary/internal/objstore"
+	"github.com/granaryml/granary/workflows"
+)
+
+// Options configures a worker. Zero values pick defaults suited to a
+// two-core machine; raise the concurrency on bigger workers.
+type Options struct {
+	Client    client.Client
+	Store     objstore.Store
+	TaskQueue string // default workflows.TaskQueue
+	// MaxConcurrentActivities bounds how many activities (and so how many
+	// shards' worth of memory) one process runs at once.
+	MaxConcurrentActivities int
+	Identity                string // default host@pid
+}
+
+// New returns a worker with every granary workflow and activity
+// registered; call Start/Run on it.
+func New(opts Options) (sdkworker.Worker, error) {
+	if opts.Client == nil {
+		return nil, errors.New("worker: a Temporal client is required")
+	}
+	if opts.Store == nil {
+		return nil, errors.New("worker: a lake store is required")
+	}
+	if opts.TaskQueue == "" {
+		opts.TaskQueue = workflows.TaskQueue
+	}
+	if opts.Identity == "" {
+		opts.Identity = DefaultIdentity()
+	}
+	if opts.MaxConcurrentActivities <= 0 {
+		opts.MaxConcurrentActivities = 4
+	}
+	w := sdkworker.New(opts.Client, opts.TaskQueue, sdkworker.Options{
+		Identity:                           opts.Identity,
+		MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
+	})
+	Register(w, activities.New(opts.Store, opts.Identity))
+	return w, nil
+}
+
+// Register adds every workflow and the activities to a registry; tests
+// use it with the SDK's test environment so they exercise the same set.
+func Register(r sdkworker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.LakeCheck, workflow.RegisterOptions{Name: workflows.LakeCheckWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.CommitDataset, workflow.RegisterOptions{Name: workflows.CommitDatasetWorkflowName})
+	r.RegisterActivity(acts)
+}
+
+// DefaultIdentity is host@pid, what operators see as the worker in the UI.
+func DefaultIdentity() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("granary@%s:%d", host, os.Getpid())
+}

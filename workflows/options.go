@@ -1,0 +1,27 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// TaskQueue is the queue every granary worker polls and every granary
+// workflow and activity runs on.
+const TaskQueue = "granary"
+
+// shortIO is for activities that touch a few small objects: they either
+// finish in seconds or the lake is unreachable, in which case retrying
+// with backoff for a while is exactly what an operator wants.
+func shortIO(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+			MaximumAttempts:    10,
+		},
+	})
+}
