@@ -24,8 +24,11 @@ func (a *Activities) InferSchema(ctx context.Context, in InferSchemaInput) (Infe
 		return InferSchemaResult{}, toTemporal(err)
 	}
 	defer src.close()
-	hb := &heartbeatReader{ctx: ctx, r: src.reader}
-	schema, err := tabular.InferSchema(ctx, hb, tabular.ReadOptions{File: in.Source.Name, Format: src.format})
+	r := src.reader
+	if src.format != tabular.Parquet { // parquet needs the ReaderAt underneath
+		r = &heartbeatReader{ctx: ctx, r: r}
+	}
+	schema, err := tabular.InferSchema(ctx, r, tabular.ReadOptions{File: in.Source.Name, Format: src.format})
 	if err != nil {
 		return InferSchemaResult{}, toTemporal(err)
 	}

@@ -87,7 +87,8 @@ Then, in another terminal:            granary lake check`,
 // the process exit code: 0 on success, 2 on usage errors, 1 otherwise.
 func Run(ctx context.Context, args []string, opts Options) int {
 	opts = opts.withDefaults()
-	err := App(opts).RunContext(ctx, args)
+	app := App(opts)
+	err := app.RunContext(ctx, interspersed(app, args))
 	if err == nil {
 		return 0
 	}

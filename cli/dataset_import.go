@@ -132,7 +132,10 @@ func runImport(c *ucli.Context) error {
 	out.Version, out.Rows, out.Bytes, out.Files, out.Created, out.Moves = res.Version, res.Rows, res.Bytes, res.Files, res.Created, res.Moves
 	return p.result(out, func(w io.Writer) {
 		state := "new version"
-		if !res.Created {
+		switch {
+		case out.Attached:
+			state = "already imported by " + out.WorkflowID
+		case !res.Created:
 			state = "same content as an existing version"
 		}
 		fprintf(w, "%s@%s (%s)\n", name, res.Version, state)

@@ -29,8 +29,8 @@ type CommitDatasetInput struct {
 	Format  tabular.Format      `json:"format,omitempty"`
 	Schema  *tabular.Schema     `json:"schema,omitempty"`
 	Tags    []string            `json:"tags,omitempty"`
-	User    string              `json:"-"`
-	Host    string              `json:"-"`
+	User    string              `json:"user,omitempty"`
+	Host    string              `json:"host,omitempty"`
 }
 
 // CommitDatasetResult is what an import produced.
@@ -56,7 +56,8 @@ type ImportProgress struct {
 // name, bytes, options and tags always map to the same id, so launching an
 // identical import again attaches to the first instead of redoing it.
 func CommitDatasetID(in CommitDatasetInput) string {
-	b, _ := json.Marshal(in) // User/Host are excluded by their json tags
+	in.User, in.Host = "", "" // who asks does not change what is built
+	b, _ := json.Marshal(in)
 	sum := sha256.Sum256(b)
 	return fmt.Sprintf("dataset/%s/%s", in.Name, hex.EncodeToString(sum[:])[:16])
 }

@@ -18,15 +18,26 @@ import (
 	"github.com/granaryml/granary/workflows"
 )
 
-func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, objstore.Store) {
+func newStore(t *testing.T) objstore.Store {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(quietLogger())
-	env := s.NewTestWorkflowEnvironment()
 	store, err := filestore.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return store
+}
+
+func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, objstore.Store) {
+	return newEnvOn(t, newStore(t))
+}
+
+// newEnvOn registers the real workflows and activities on a lake: the
+// tests exercise the same code a worker runs, minus the server.
+func newEnvOn(t *testing.T, store objstore.Store) (*testsuite.TestWorkflowEnvironment, objstore.Store) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(quietLogger())
+	env := s.NewTestWorkflowEnvironment()
 	worker.Register(env, activities.New(store, "test-worker"))
 	return env, store
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -23,7 +24,7 @@ func (s *Store) Get(ctx context.Context, key string, opts objstore.GetOptions) (
 	var gopts minio.GetObjectOptions
 	if opts.Offset > 0 || opts.Length > 0 {
 		end := int64(0) // with Offset > 0: to the end
-		if opts.Length > 0 {
+		if opts.Length > 0 && opts.Length <= math.MaxInt64-opts.Offset {
 			end = opts.Offset + opts.Length - 1
 		}
 		if err := gopts.SetRange(opts.Offset, end); err != nil {

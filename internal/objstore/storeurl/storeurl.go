@@ -3,7 +3,9 @@
 //	file:///abs/dir        a directory (created if missing)
 //	file://rel/dir         a directory relative to the working directory,
 //	                       e.g. file://.granary/lake (what `granary dev` uses)
-//	/abs/dir, rel/dir      a bare path, same as file://
+//	/abs/dir, rel/dir      a bare path, same as file:// (one starting with
+//	                       "word:" is taken for a URL, so a mistyped
+//	                       scheme fails instead of creating a directory)
 //	s3://bucket/prefix?endpoint=host:port&secure=false&region=r
 //
 // S3 credentials come only from the environment (AWS_ACCESS_KEY_ID /
