@@ -8,9 +8,9 @@ import (
 	"go.temporal.io/sdk/activity"
 )
 
-// heartbeatInterval keeps heartbeats well inside the workflows' one-minute
+// heartbeatInterval keeps heartbeats well inside the workflows' 20-second
 // heartbeat timeout without flooding the server.
-const heartbeatInterval = 5 * time.Second
+const heartbeatInterval = 3 * time.Second
 
 // heartbeat records progress details at most every heartbeatInterval, and
 // only inside an activity (plain unit tests call methods directly).

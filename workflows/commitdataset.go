@@ -226,12 +226,13 @@ func forEach(ctx workflow.Context, n int, start func(i int) workflow.Future, don
 	return nil
 }
 
-// longIO is for activities that stream whole files: they heartbeat, so a
-// dead worker is noticed within a minute and the retry resumes elsewhere.
+// longIO is for activities that stream whole files: they heartbeat every
+// few seconds, so a dead worker is noticed within HeartbeatTimeout and the
+// retry runs elsewhere.
 func longIO(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 6 * time.Hour,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
