@@ -71,7 +71,7 @@ Then, in another terminal:            granary lake check`,
 		},
 		// Errors are printed once, by Run, as one line; urfave must not
 		// print or exit on its own.
-		ExitErrHandler:       func(*ucli.Context, error) {},
+		ExitErrHandler: func(*ucli.Context, error) {},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 0 {
 				return usagef("unknown command %q; run granary --help to see the commands", c.Args().First())

@@ -17,22 +17,31 @@ import (
 	"github.com/granaryml/granary/cli"
 	"github.com/granaryml/granary/internal/devstack"
 	"github.com/granaryml/granary/internal/devstack/devtest"
-	"github.com/granaryml/granary/internal/objstore/filestore"
+	"github.com/granaryml/granary/internal/objstore/storeurl"
 	gworker "github.com/granaryml/granary/worker"
 	"github.com/granaryml/granary/workflows"
 )
 
-// startStack runs a real Temporal dev server and an in-process worker on a
-// file lake, and returns the global flags that point the CLI at them.
-func startStack(t *testing.T) []string {
+// stack is a real Temporal dev server plus an in-process worker on one lake.
+type stack struct {
+	address, namespace, lake string
+	flags                    []string // global flags pointing the CLI at it
+}
+
+// startStack runs a stack on a fresh file lake.
+func startStack(t *testing.T) stack {
+	return startStackOn(t, "file://"+t.TempDir())
+}
+
+// startStackOn runs a real Temporal dev server and a worker on lakeURL.
+func startStackOn(t *testing.T, lakeURL string) stack {
 	t.Helper()
 	srv := devtest.Temporal(t, devstack.TemporalOptions{SearchAttributes: workflows.SearchAttributeNames()})
-	lakeDir := t.TempDir()
-	store, err := filestore.New(lakeDir)
+	store, err := storeurl.Open(t.Context(), lakeURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace()})
+	tc, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: quietSDKLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,12 +54,15 @@ func startStack(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	return []string{"--temporal-address", srv.Address(), "--namespace", srv.Namespace(), "--lake", "file://" + lakeDir}
+	return stack{
+		address: srv.Address(), namespace: srv.Namespace(), lake: lakeURL,
+		flags: []string{"--temporal-address", srv.Address(), "--namespace", srv.Namespace(), "--lake", lakeURL},
+	}
 }
 
 func TestLakeCheckThroughRealTemporal(t *testing.T) {
-	flags := startStack(t)
-	args := append(append([]string{}, flags...), "--output", "json", "lake", "check", "--bytes", "65536")
+	st := startStack(t)
+	args := append(append([]string{}, st.flags...), "--output", "json", "lake", "check", "--bytes", "65536")
 	code, out, errOut := runCLI(t, t.Context(), args...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)

@@ -266,4 +266,3 @@ func corruptParquet(t *testing.T) []byte {
 	}
 	return b
 }
-

@@ -347,4 +347,3 @@ func testGC(t *testing.T, l *lake.Lake) {
 		t.Fatalf("gc removed a referenced blob: %v", err)
 	}
 }
-
