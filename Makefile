@@ -14,7 +14,7 @@ MINIO_VERSION        := v0.0.0-20260212201848-7aac2a2c5b7c
 # Tests and the CLI find the server binaries here first.
 export GRANARY_BIN_DIR := $(BIN)
 
-.PHONY: all tools build test test-short vet demo dev fuzz bench clean
+.PHONY: all tools build test test-short vet demo dev fuzz bench clean record-histories
 
 all: build
 
@@ -69,3 +69,7 @@ bench: tools build
 
 clean:
 	rm -rf $(BIN)/granary $(STATE)
+
+## record-histories: re-record the workflow histories the replay test uses
+record-histories: tools
+	$(GO) run ./internal/tools/recordhistories --out workflows/testdata/histories

@@ -58,9 +58,15 @@ func New(opts Options) (sdkworker.Worker, error) {
 // Register adds every workflow and the activities to a registry; tests
 // use it with the SDK's test environment so they exercise the same set.
 func Register(r sdkworker.Registry, acts *activities.Activities) {
+	RegisterWorkflows(r)
+	r.RegisterActivity(acts)
+}
+
+// RegisterWorkflows registers every workflow under its stable name. The
+// replay tests use it too, so a workflow missing here fails them.
+func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.LakeCheck, workflow.RegisterOptions{Name: workflows.LakeCheckWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.CommitDataset, workflow.RegisterOptions{Name: workflows.CommitDatasetWorkflowName})
-	r.RegisterActivity(acts)
 }
 
 // DefaultIdentity is host@pid, what operators see as the worker in the UI.

@@ -1,0 +1,177 @@
+// Command recordhistories runs granary's workflows on a real Temporal dev
+// server and saves their event histories under workflows/testdata/histories.
+// The replay test (workflows/replay_test.go) replays every saved history
+// against the current workflow code, so a change that breaks determinism
+// for runs already in flight fails CI. Re-record with `make record-histories`
+// only when a history-incompatible change is intended (and versioned).
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/granaryml/granary/activities"
+	"github.com/granaryml/granary/internal/devstack"
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/objstore"
+	"github.com/granaryml/granary/internal/objstore/filestore"
+	gworker "github.com/granaryml/granary/worker"
+	"github.com/granaryml/granary/workflows"
+)
+
+func main() {
+	out := flag.String("out", "workflows/testdata/histories", "directory for the history JSON files")
+	flag.Parse()
+	if err := run(*out); err != nil {
+		fmt.Fprintln(os.Stderr, "recordhistories:", err)
+		os.Exit(1)
+	}
+}
+
+// scenario is one recorded run: a name for the file, and how to start it.
+type scenario struct {
+	file     string
+	workflow string
+	input    func(store objstore.Store) (any, error)
+	wantFail bool
+}
+
+func run(outDir string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srv, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{SearchAttributes: workflows.SearchAttributeNames()})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	dir, err := os.MkdirTemp("", "granary-record-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	store, err := filestore.New(dir)
+	if err != nil {
+		return err
+	}
+	logger := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tc, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	w, err := gworker.New(gworker.Options{Client: tc, Store: store, Identity: "recorder"})
+	if err != nil {
+		return err
+	}
+	if err := w.Start(); err != nil {
+		return err
+	}
+	defer w.Stop()
+
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	for _, sc := range scenarios() {
+		in, err := sc.input(store)
+		if err != nil {
+			return err
+		}
+		id := "record/" + sc.file
+		run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}, sc.workflow, in)
+		if err != nil {
+			return err
+		}
+		err = run.Get(ctx, nil)
+		if (err != nil) != sc.wantFail {
+			return fmt.Errorf("%s: unexpected outcome: %v", sc.file, err)
+		}
+		hist, err := history(ctx, tc, id, run.GetRunID())
+		if err != nil {
+			return err
+		}
+		b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(outDir, sc.file+".json")
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("recorded %s (%d events)\n", path, len(hist.Events))
+	}
+	return nil
+}
+
+func history(ctx context.Context, tc client.Client, id, runID string) (*historypb.History, error) {
+	it := tc.GetWorkflowHistory(ctx, id, runID, false, 0)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		h.Events = append(h.Events, e)
+	}
+	return h, nil
+}
+
+func stage(store objstore.Store, name, content string) (activities.Source, error) {
+	d, n, err := lake.HashReader(strings.NewReader(content))
+	if err != nil {
+		return activities.Source{}, err
+	}
+	_, err = lake.New(store).PutBlob(context.Background(), d, bytes.NewReader([]byte(content)), n)
+	return activities.Source{Name: name, Digest: d, Bytes: n}, err
+}
+
+func scenarios() []scenario {
+	importOf := func(name string, files map[string]string, tags ...string) func(objstore.Store) (any, error) {
+		return func(store objstore.Store) (any, error) {
+			in := workflows.CommitDatasetInput{Name: name, Tags: tags, User: "recorder"}
+			for _, f := range sortedKeys(files) {
+				src, err := stage(store, f, files[f])
+				if err != nil {
+					return nil, err
+				}
+				in.Sources = append(in.Sources, src)
+			}
+			return in, nil
+		}
+	}
+	return []scenario{
+		{file: "lakecheck", workflow: workflows.LakeCheckWorkflowName, input: func(objstore.Store) (any, error) {
+			return activities.LakeCheckInput{Probe: "record", Bytes: 1024}, nil
+		}},
+		{file: "commitdataset-two-files", workflow: workflows.CommitDatasetWorkflowName,
+			input: importOf("orders", map[string]string{"a.csv": "id,amount\n1,2.5\n", "b.csv": "id,amount\n2,3\n"}, "v1")},
+		{file: "commitdataset-bad-input", workflow: workflows.CommitDatasetWorkflowName, wantFail: true,
+			input: importOf("orders", map[string]string{"bad.csv": "id,amount\n1,2\n3\n"})},
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
