@@ -67,6 +67,7 @@ Then, in another terminal:            granary lake check`,
 			workerCommand(),
 			lakeCommand(),
 			datasetCommand(),
+			runsCommand(),
 			versionCommand(),
 		},
 		// Errors are printed once, by Run, as one line; urfave must not

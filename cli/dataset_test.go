@@ -245,3 +245,64 @@ func TestDatasetCommandsTellTheStory(t *testing.T) {
 }
 
 func first(a, _ string) string { return a }
+
+// TestRunsListAndShow finds imports the way an operator would: by kind,
+// name and status, then shows the failure of the one that failed.
+func TestRunsListAndShow(t *testing.T) {
+	st := startStack(t)
+	cliRun := func(args ...string) (int, string, string) {
+		return runCLI(t, t.Context(), append(append([]string{}, st.flags...), args...)...)
+	}
+	if code, _, errOut := cliRun("dataset", "import", "orders", writeFile(t, "ok.csv", "id,v\n1,2\n"), "--wait"); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, _, errOut := cliRun("dataset", "import", "orders", writeFile(t, "bad.csv", "id,v\n1,2\n3\n"), "--wait")
+	if code != 1 || !strings.Contains(errOut, "bad.csv:3") || !strings.Contains(errOut, "[InvalidInput]") {
+		t.Fatalf("bad import: exit %d, stderr %q", code, errOut)
+	}
+
+	type run struct {
+		WorkflowID string `json:"workflow_id"`
+		Kind       string
+		Name       string
+		Status     string
+		Version    string
+	}
+	var failed []run
+	deadline := time.Now().Add(20 * time.Second) // visibility is eventually consistent
+	for time.Now().Before(deadline) {
+		code, out, errOut := cliRun("--output", "json", "runs", "list", "--kind", "dataset", "--name", "orders", "--status", "failed")
+		if code != 0 {
+			t.Fatalf("runs list: %s", errOut)
+		}
+		if failed = mustJSON[[]run](t, out); len(failed) == 1 {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if len(failed) != 1 || failed[0].Kind != "dataset" || failed[0].Name != "orders" || failed[0].Status != "failed" {
+		t.Fatalf("want the one failed import, got %+v", failed)
+	}
+	code, out, errOut := cliRun("runs", "show", failed[0].WorkflowID)
+	if code != 0 || !strings.Contains(out, "status   failed") || !strings.Contains(out, "bad.csv:3") {
+		t.Fatalf("runs show: exit %d\n%s%s", code, out, errOut)
+	}
+
+	var all []run
+	for time.Now().Before(deadline) {
+		_, out, _ := cliRun("--output", "json", "runs", "list", "--kind", "dataset")
+		if all = mustJSON[[]run](t, out); len(all) == 2 {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	completed := 0
+	for _, r := range all {
+		if r.Status == "completed" && len(r.Version) == 64 {
+			completed++
+		}
+	}
+	if len(all) != 2 || completed != 1 {
+		t.Fatalf("want one completed import carrying its version and one failed, got %+v", all)
+	}
+}

@@ -174,4 +174,3 @@ func sortedKeys(m map[string]string) []string {
 	}
 	return keys
 }
-
