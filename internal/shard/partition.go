@@ -1,0 +1,208 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/granaryml/granary/internal/tabular"
+)
+
+// RowFilter decides whether row i of a batch (read with the source
+// columns) is kept.
+type RowFilter func(b *tabular.Batch, i int) (bool, error)
+
+// PartitionOptions describe one map step: read a source file, keep the
+// rows that pass, split them by key hash into shard part files.
+type PartitionOptions struct {
+	// Columns are read from the source in this order; the output has the
+	// same columns (non-nullable where Required says so).
+	Columns []string
+	// KeyCols and TimeCol index Columns. Rows with a null key or a null
+	// timestamp cannot be placed in time or on an entity and are dropped.
+	KeyCols []int
+	TimeCol int
+	Filter  RowFilter
+	Shards  int
+	Dir     string // where part files are written
+	// RowGroupRows bounds part files' row groups; parts are re-read whole
+	// by the sort step, so this only bounds the writer's buffers.
+	RowGroupRows int
+}
+
+// Part is one shard's slice of one source file.
+type Part struct {
+	Shard int
+	Path  string
+	Rows  int64
+	Bytes int64
+}
+
+// PartitionStats count what a map step saw.
+type PartitionStats struct {
+	RowsIn       int64
+	RowsOut      int64
+	DroppedNulls int64 // null key or timestamp
+	Filtered     int64 // rejected by the filter
+}
+
+// Partition streams a parquet source into per-shard part files. Memory is
+// one source batch plus one pending batch per shard.
+func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOptions, progress func(rows int64)) ([]Part, PartitionStats, error) {
+	var st PartitionStats
+	if o.Shards <= 0 {
+		return nil, st, fmt.Errorf("shard: %d shards", o.Shards)
+	}
+	r, err := tabular.NewReader(src, size)
+	if err != nil {
+		return nil, st, err
+	}
+	defer r.Close()
+	if err := r.Select(o.Columns); err != nil {
+		return nil, st, err
+	}
+	outSchema := outputSchema(r.Schema(), o)
+	all := make([]int, len(o.Columns))
+	for i := range all {
+		all[i] = i
+	}
+	writers := make([]*partWriter, o.Shards)
+	defer func() {
+		for _, w := range writers {
+			if w != nil {
+				w.abort()
+			}
+		}
+	}()
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, st, err
+		}
+		b, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, st, err
+		}
+		for i := 0; i < b.Len; i++ {
+			st.RowsIn++
+			if nullAt(b, o.KeyCols, i) || b.Vectors[o.TimeCol].IsNull(i) {
+				st.DroppedNulls++
+				continue
+			}
+			if o.Filter != nil {
+				keep, err := o.Filter(b, i)
+				if err != nil {
+					return nil, st, err
+				}
+				if !keep {
+					st.Filtered++
+					continue
+				}
+			}
+			s := Of(KeyHash(b, o.KeyCols, i), o.Shards)
+			w := writers[s]
+			if w == nil {
+				if w, err = newPartWriter(o.Dir, s, outSchema, o.RowGroupRows); err != nil {
+					return nil, st, err
+				}
+				writers[s] = w
+			}
+			if err := w.add(b, i, all); err != nil {
+				return nil, st, err
+			}
+			st.RowsOut++
+		}
+		if progress != nil {
+			progress(st.RowsIn)
+		}
+	}
+	var parts []Part
+	for s, w := range writers {
+		if w == nil {
+			continue
+		}
+		p, err := w.close()
+		writers[s] = nil
+		if err != nil {
+			return nil, st, err
+		}
+		parts = append(parts, p)
+	}
+	return parts, st, nil
+}
+
+// outputSchema marks key and time columns non-nullable: rows with nulls
+// there were dropped, and downstream joins rely on it.
+func outputSchema(in tabular.Schema, o PartitionOptions) tabular.Schema {
+	out := tabular.Schema{Columns: append([]tabular.Column(nil), in.Columns...)}
+	for _, k := range o.KeyCols {
+		out.Columns[k].Nullable = false
+	}
+	out.Columns[o.TimeCol].Nullable = false
+	return out
+}
+
+func nullAt(b *tabular.Batch, cols []int, i int) bool {
+	for _, c := range cols {
+		if b.Vectors[c].IsNull(i) {
+			return true
+		}
+	}
+	return false
+}
+
+type partWriter struct {
+	shard int
+	f     *os.File
+	bw    *tabular.BatchWriter
+	buf   *tabular.Batch
+}
+
+func newPartWriter(dir string, shard int, s tabular.Schema, rowGroupRows int) (*partWriter, error) {
+	f, err := os.CreateTemp(dir, fmt.Sprintf("part-%05d-*.parquet", shard))
+	if err != nil {
+		return nil, err
+	}
+	if rowGroupRows <= 0 {
+		rowGroupRows = 64 << 10
+	}
+	return &partWriter{shard: shard, f: f, bw: tabular.NewBatchWriter(f, s, rowGroupRows), buf: tabular.NewBatch(s)}, nil
+}
+
+func (w *partWriter) add(b *tabular.Batch, i int, cols []int) error {
+	w.buf.AppendRow(b, i, cols)
+	if w.buf.Full() {
+		if err := w.bw.Write(w.buf); err != nil {
+			return err
+		}
+		w.buf.Reset()
+	}
+	return nil
+}
+
+func (w *partWriter) close() (Part, error) {
+	if w.buf.Len > 0 {
+		if err := w.bw.Write(w.buf); err != nil {
+			w.abort()
+			return Part{}, err
+		}
+	}
+	rows, n, err := w.bw.Close()
+	if err == nil {
+		err = w.f.Close()
+	}
+	if err != nil {
+		w.abort()
+		return Part{}, err
+	}
+	return Part{Shard: w.shard, Path: w.f.Name(), Rows: rows, Bytes: n}, nil
+}
+
+func (w *partWriter) abort() {
+	w.f.Close()
+	os.Remove(w.f.Name())
+}

@@ -1,0 +1,76 @@
+package shard
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"io"
+	"slices"
+
+	"github.com/granaryml/granary/internal/tabular"
+)
+
+// SortOrder returns the permutation that orders a table by (keys, time).
+// The sort is stable: rows with equal keys and timestamps keep the order
+// they were appended in (source order), which is what makes `last` pick
+// the later of two simultaneous events.
+func SortOrder(t *tabular.Table, keyCols []int, timeCol int) []int {
+	order := make([]int, t.Len())
+	for i := range order {
+		order[i] = i
+	}
+	keys := make([]*tabular.Vector, len(keyCols))
+	for i, c := range keyCols {
+		keys[i] = t.Column(c)
+	}
+	ts := t.Column(timeCol).Ints
+	slices.SortStableFunc(order, func(a, b int) int {
+		for _, v := range keys {
+			if c := compareAt(v, a, b); c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(ts[a], ts[b])
+	})
+	return order
+}
+
+// compareAt orders two non-null values of one column.
+func compareAt(v *tabular.Vector, a, b int) int {
+	switch v.Type {
+	case tabular.Int64, tabular.Timestamp:
+		return cmp.Compare(v.Ints[a], v.Ints[b])
+	case tabular.Float64:
+		return cmp.Compare(v.Floats[a], v.Floats[b])
+	case tabular.Bool:
+		return cmp.Compare(b2i(v.Bools[a]), b2i(v.Bools[b]))
+	default:
+		return bytes.Compare(v.StringBytes(a), v.StringBytes(b))
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Input is one part file to read.
+type Input struct {
+	R    io.ReaderAt
+	Size int64
+}
+
+// SortShard loads a shard's parts (in source order) into memory, sorts
+// the rows by (keys, time) and writes them to w as canonical parquet.
+// Memory is bounded by the shard: choose the shard count so a shard fits.
+func SortShard(ctx context.Context, s tabular.Schema, parts []Input, keyCols []int, timeCol int, w io.Writer) (rows, n int64, err error) {
+	t := tabular.NewTable(s)
+	for _, p := range parts {
+		if err := t.AppendParquet(ctx, p.R, p.Size); err != nil {
+			return 0, 0, err
+		}
+	}
+	return t.WriteParquet(w, SortOrder(t, keyCols, timeCol), 0)
+}

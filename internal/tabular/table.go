@@ -1,0 +1,119 @@
+package tabular
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// Table holds all rows of one shard in memory, column by column, so they
+// can be sorted by index and written out in order. It is the unit whose
+// size bounds the memory of extraction and training-set joins.
+type Table struct {
+	schema Schema
+	batch  *Batch // one growing batch: its vectors are the columns
+}
+
+// NewTable returns an empty table with schema s.
+func NewTable(s Schema) *Table { return &Table{schema: s, batch: newBatch(s)} }
+
+// Schema is the table's schema.
+func (t *Table) Schema() Schema { return t.schema }
+
+// Len is the number of rows.
+func (t *Table) Len() int { return t.batch.Len }
+
+// Column exposes column i for reading (sort keys, aggregation inputs).
+func (t *Table) Column(i int) *Vector { return &t.batch.Vectors[i] }
+
+// AppendRow copies row i of src (columns cols, in table order).
+func (t *Table) AppendRow(src *Batch, i int, cols []int) { t.batch.AppendRow(src, i, cols) }
+
+// AppendParquet reads a whole parquet file with the table's schema.
+func (t *Table) AppendParquet(ctx context.Context, r io.ReaderAt, size int64) error {
+	pr, err := NewReader(r, size)
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	if err := pr.project(t.schema); err != nil {
+		return err
+	}
+	all := make([]int, len(t.schema.Columns))
+	for i := range all {
+		all[i] = i
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b, err := pr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for i := 0; i < b.Len; i++ {
+			t.batch.AppendRow(b, i, all)
+		}
+	}
+}
+
+// WriteParquet writes the rows in the given order (nil: table order) as
+// canonical parquet and returns the rows and bytes written.
+func (t *Table) WriteParquet(w io.Writer, order []int, rowGroupRows int) (rows, bytes int64, err error) {
+	bw := NewBatchWriter(w, t.schema, rowGroupRows)
+	out := newBatch(t.schema)
+	all := make([]int, len(t.schema.Columns))
+	for i := range all {
+		all[i] = i
+	}
+	n := t.Len()
+	for k := 0; k < n; k++ {
+		i := k
+		if order != nil {
+			i = order[k]
+		}
+		out.AppendRow(t.batch, i, all)
+		if out.full(batchRows) {
+			if err := bw.Write(out); err != nil {
+				return 0, 0, err
+			}
+			out.reset()
+		}
+	}
+	if out.Len > 0 {
+		if err := bw.Write(out); err != nil {
+			return 0, 0, err
+		}
+	}
+	return bw.Close()
+}
+
+// Select makes the reader produce only the named columns, in that order,
+// so pipelines that need three columns of a wide table decode three.
+func (r *Reader) Select(names []string) error {
+	var target Schema
+	var cols []readColumn
+	for _, name := range names {
+		leaf := -1
+		for i, fc := range r.fileCols {
+			if fc.name == name {
+				leaf = i
+				break
+			}
+		}
+		if leaf < 0 {
+			return &InputError{File: r.file, Column: name, Err: errors.New("no such column")}
+		}
+		fc := r.fileCols[leaf]
+		target.Columns = append(target.Columns, Column{Name: name, Type: fc.typ, Nullable: fc.optional})
+		cols = append(cols, readColumn{leaf: leaf, conv: fc.conv, optional: fc.optional})
+	}
+	for i := range r.cols {
+		r.closeColumn(i)
+	}
+	r.schema, r.cols, r.batch = target, cols, newBatch(target)
+	return nil
+}
