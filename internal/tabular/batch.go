@@ -41,21 +41,23 @@ const (
 
 func newBatch(s Schema) *Batch {
 	b := &Batch{Vectors: make([]Vector, len(s.Columns))}
+	// Wide tables reach batchMaxBytes before batchRows; do not reserve more.
+	rows := min(batchRows, max(64, batchMaxBytes/(8*len(s.Columns))))
 	for i, c := range s.Columns {
 		v := &b.Vectors[i]
 		v.Type = c.Type
 		if c.Nullable {
-			v.Nulls = make([]bool, 0, batchRows)
+			v.Nulls = make([]bool, 0, rows)
 		}
 		switch c.Type {
 		case Int64, Timestamp:
-			v.Ints = make([]int64, 0, batchRows)
+			v.Ints = make([]int64, 0, rows)
 		case Float64:
-			v.Floats = make([]float64, 0, batchRows)
+			v.Floats = make([]float64, 0, rows)
 		case Bool:
-			v.Bools = make([]bool, 0, batchRows)
+			v.Bools = make([]bool, 0, rows)
 		case String:
-			v.Offsets = make([]uint32, 1, batchRows+1)
+			v.Offsets = make([]uint32, 1, rows+1)
 		}
 	}
 	return b

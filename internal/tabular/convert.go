@@ -16,9 +16,11 @@ type ConvertOptions struct {
 	File string
 	// Format of the input; "" detects it (see DetectFormat).
 	Format Format
-	// Schema of the output. When it has no columns it is inferred: parquet
-	// input uses the file's schema; CSV and JSONL input must then be an
-	// io.Seeker, read twice (InferSchema, then the conversion).
+	// Schema of the output. The input must have exactly its columns, in any
+	// order (a JSONL object may omit nullable ones); the output follows the
+	// schema's order. When it has no columns it is inferred: parquet input
+	// uses the file's schema; CSV and JSONL input must then be an io.Seeker,
+	// read twice (InferSchema, then the conversion).
 	Schema Schema
 	// RowGroupRows bounds the rows of a row group (default 131072).
 	RowGroupRows int
@@ -38,11 +40,11 @@ const (
 
 // Result describes a finished conversion.
 type Result struct {
-	Schema    Schema        // the schema written (inferred or given)
-	Rows      int64         // rows written
-	Bytes     int64         // parquet bytes written
-	RowGroups int           // row groups written
-	Stats     []ColumnStats // one per column, in schema order
+	Schema    Schema        `json:"schema"`     // the schema written (inferred or given)
+	Rows      int64         `json:"rows"`       // rows written
+	Bytes     int64         `json:"bytes"`      // parquet bytes written
+	RowGroups int           `json:"row_groups"` // row groups written
+	Stats     []ColumnStats `json:"stats"`      // one per column, in schema order
 }
 
 // Convert streams the input (CSV, JSONL or parquet) into canonical parquet
@@ -142,9 +144,16 @@ func inferRewind(ctx context.Context, r io.Reader, file string, format Format) (
 	return schema, orig, nil
 }
 
+// pageBufferSize is parquet-go's default page size, reduced for wide tables:
+// the writer keeps one page buffer per column.
+func pageBufferSize(columns int) int {
+	return min(parquet.DefaultPageBufferSize, max(16<<10, (32<<20)/columns))
+}
+
 func newParquetWriter(w io.Writer, s Schema) *parquet.Writer {
 	return parquet.NewWriter(w,
 		ParquetSchema(s),
+		parquet.PageBufferSize(pageBufferSize(len(s.Columns))),
 		parquet.Compression(&pageCodec{}),
 		// Fixed, rather than derived from the build info, so that the bytes
 		// do not depend on how the binary was built.
@@ -310,33 +319,37 @@ func (e *valueEncoder) write(pw *parquet.Writer, b *Batch) error {
 	for ci := range b.Vectors {
 		v := &b.Vectors[ci]
 		vals := e.vals[:n]
-		def := 0
-		if v.Nulls != nil {
-			def = 1
-		}
 		switch v.Type {
 		case Int64, Timestamp:
 			for i, x := range v.Ints[:n] {
-				vals[i] = parquet.Int64Value(x).Level(0, def, ci)
+				vals[i] = parquet.Int64Value(x)
 			}
 		case Float64:
 			for i, x := range v.Floats[:n] {
-				vals[i] = parquet.DoubleValue(x).Level(0, def, ci)
+				vals[i] = parquet.DoubleValue(x)
 			}
 		case Bool:
 			for i, x := range v.Bools[:n] {
-				vals[i] = parquet.BooleanValue(x).Level(0, def, ci)
+				vals[i] = parquet.BooleanValue(x)
 			}
 		case String:
 			for i := range n {
-				vals[i] = parquet.ByteArrayValue(v.StringBytes(i)).Level(0, def, ci)
+				vals[i] = parquet.ByteArrayValue(v.StringBytes(i))
 			}
 		}
+		// Set* are the inlinable forms of Value.Level.
 		if v.Nulls != nil {
 			for i, null := range v.Nulls[:n] {
 				if null {
-					vals[i] = parquet.NullValue().Level(0, 0, ci)
+					vals[i] = parquet.NullValue()
+				} else {
+					vals[i].SetDefinitionLevel(1)
 				}
+				vals[i].SetColumnIndex(ci)
+			}
+		} else {
+			for i := range vals {
+				vals[i].SetColumnIndex(ci)
 			}
 		}
 		if _, err := cols[ci].WriteRowValues(vals); err != nil {

@@ -1,9 +1,12 @@
 package tabular
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,5 +61,48 @@ func TestMemoryBounded(t *testing.T) {
 	// statistics and the zstd encoder. The input is ~90 MB.
 	if growth > 40<<20 {
 		t.Errorf("peak live heap grew by %d MiB", growth>>20)
+	}
+}
+
+// A wide table stays within a bounded heap too: per-column buffers shrink
+// as the number of columns grows.
+func TestMemoryWideTable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped with -short")
+	}
+	const cols, rows = 2000, 300
+	var b strings.Builder
+	for c := range cols {
+		if c > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "c%d", c)
+	}
+	b.WriteByte('\n')
+	for r := range rows {
+		for c := range cols {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%d", (r*31+c)%97)
+		}
+		b.WriteByte('\n')
+	}
+	data := []byte(b.String())
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := Convert(context.Background(), bytes.NewReader(data), io.Discard, ConvertOptions{File: "wide.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if res.Rows != rows || len(res.Stats) != cols {
+		t.Fatalf("rows %d, stats %d", res.Rows, len(res.Stats))
+	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d columns x %d rows: %d MiB allocated in total", cols, rows, alloc>>20)
+	if alloc > 300<<20 {
+		t.Errorf("allocated %d MiB", alloc>>20)
 	}
 }

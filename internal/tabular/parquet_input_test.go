@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/deprecated"
 )
 
 type foreignRow struct {
@@ -88,6 +89,20 @@ func TestParquetInput(t *testing.T) {
 	pq3, _ := convertBytes(t, pq, ConvertOptions{Format: Parquet})
 	if !bytes.Equal(pq, pq3) {
 		t.Errorf("canonical parquet does not convert to itself")
+	}
+}
+
+func TestParquetInputInt96(t *testing.T) {
+	type legacy struct {
+		T deprecated.Int96 `parquet:"t"`
+	}
+	// Julian day 2440589 is 1970-01-02; 1500 ns into the day.
+	pq, res := convertBytes(t, writeParquet(t, []legacy{{T: deprecated.Int96{1500, 0, 2440589}}}), ConvertOptions{Format: Parquet})
+	if res.Schema.Columns[0].Type != Timestamp {
+		t.Fatalf("schema %+v", res.Schema)
+	}
+	if got := exportBytes(t, pq); got != "t\n1970-01-02T00:00:00.000001Z\n" {
+		t.Errorf("got %q", got)
 	}
 }
 

@@ -69,11 +69,15 @@ func openParquet(r io.ReaderAt, size int64, file string) (*Reader, error) {
 	if string(head[:4]) != "PAR1" || string(tail[4:]) != "PAR1" {
 		return nil, bad("not a parquet file: missing PAR1 magic")
 	}
-	if footer := int64(binary.LittleEndian.Uint32(tail[:4])); footer > size-12 {
+	footer := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if footer > size-12 {
 		return nil, bad("corrupt parquet footer: length %d exceeds the file", footer)
 	}
 	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
+		return nil, bad("corrupt parquet file: %v", err)
+	}
+	if err := validatePages(r, size-8-footer, f.Metadata()); err != nil {
 		return nil, bad("corrupt parquet file: %v", err)
 	}
 	pr := &Reader{file: file, f: f, nextRows: batchRows}

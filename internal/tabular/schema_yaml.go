@@ -93,9 +93,9 @@ func parseColumnNode(file string, index int, item ast.Node) (Column, int64, erro
 		return Column{}, line, err
 	}
 	var (
-		col               Column
-		hasName, hasType  bool
-		typeLine          int64
+		col              Column
+		hasName, hasType bool
+		typeLine         int64
 	)
 	for _, kv := range pairs {
 		key, err := scalarKey(file, kv.Key)

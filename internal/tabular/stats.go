@@ -477,7 +477,7 @@ type valueCounter struct {
 }
 
 const (
-	cacheSlots = 1 << 13
+	cacheSlots = 1 << 11
 	hllP       = 14
 	hllM       = 1 << hllP
 )
@@ -485,17 +485,19 @@ const (
 func (c *valueCounter) init(keepText bool) {
 	c.keep = keepText
 	c.index = make(map[uint64]int32)
-	c.cacheH = make([]uint64, cacheSlots)
-	c.cacheI = make([]int32, cacheSlots)
-	for i := range c.cacheI {
-		c.cacheI[i] = -1
-	}
 }
 
 func (c *valueCounter) add(h uint64, text []byte) {
 	if c.hll != nil {
 		c.hllAdd(h)
 		return
+	}
+	if c.cacheH == nil { // allocated on first use: wide tables have many columns
+		c.cacheH = make([]uint64, cacheSlots)
+		c.cacheI = make([]int32, cacheSlots)
+		for i := range c.cacheI {
+			c.cacheI[i] = -1
+		}
 	}
 	slot := h & (cacheSlots - 1)
 	if i := c.cacheI[slot]; i >= 0 && c.cacheH[slot] == h {

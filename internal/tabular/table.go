@@ -3,6 +3,7 @@ package tabular
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -57,8 +58,15 @@ func (t *Table) AppendParquet(ctx context.Context, r io.ReaderAt, size int64) er
 		for i := 0; i < b.Len; i++ {
 			t.batch.AppendRow(b, i, all)
 		}
+		if t.batch.bytes > maxTableBytes {
+			return fmt.Errorf("tabular: shard holds more than %d GiB of values; use more shards", maxTableBytes>>30)
+		}
 	}
 }
+
+// maxTableBytes keeps string offsets (uint32) from wrapping, with room
+// for the batch in flight.
+const maxTableBytes = 3 << 30
 
 // WriteParquet writes the rows in the given order (nil: table order) as
 // canonical parquet and returns the rows and bytes written.
@@ -92,8 +100,12 @@ func (t *Table) WriteParquet(w io.Writer, order []int, rowGroupRows int) (rows, 
 }
 
 // Select makes the reader produce only the named columns, in that order,
-// so pipelines that need three columns of a wide table decode three.
+// so pipelines that need three columns of a wide table decode three. Call
+// it before the first Next.
 func (r *Reader) Select(names []string) error {
+	if r.rg > 0 {
+		return errors.New("tabular: Select after reading started")
+	}
 	var target Schema
 	var cols []readColumn
 	for _, name := range names {
