@@ -6,6 +6,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/granaryml/granary/features"
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/objstore"
 	"github.com/granaryml/granary/internal/tabular"
@@ -37,6 +38,10 @@ func toTemporal(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
 	case errors.Is(err, objstore.ErrNotFound):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, err)
+	case errors.Is(err, features.ErrSchemaMismatch):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSchemaMismatch, err)
+	case errors.Is(err, features.ErrInvalidSpec):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
 	case errors.Is(err, tabular.ErrBadInput), errors.Is(err, lake.ErrInvalidName), errors.Is(err, lake.ErrAmbiguous):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
 	case errors.Is(err, lake.ErrNotFound):

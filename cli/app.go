@@ -67,6 +67,8 @@ Then, in another terminal:            granary lake check`,
 			workerCommand(),
 			lakeCommand(),
 			datasetCommand(),
+			featuresCommand(),
+			extractCommand(),
 			runsCommand(),
 			versionCommand(),
 		},
@@ -93,7 +95,7 @@ func Run(ctx context.Context, args []string, opts Options) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(opts.Stderr, "granary: "+oneLine(describeError(err)))
+	printError(opts.Stderr, err)
 	var usage usageError
 	if errors.As(err, &usage) {
 		return 2
@@ -117,4 +119,18 @@ func usagef(format string, args ...any) error {
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// printError writes one line per problem: a single error is one line; a
+// spec with five mistakes is five lines, each with its file:line:column,
+// so they can all be fixed in one pass.
+func printError(w io.Writer, err error) {
+	var multi interface{ Unwrap() []error }
+	if errors.As(err, &multi) && len(multi.Unwrap()) > 1 {
+		for _, e := range multi.Unwrap() {
+			fmt.Fprintln(w, "granary: "+oneLine(e.Error()))
+		}
+		return
+	}
+	fmt.Fprintln(w, "granary: "+oneLine(describeError(err)))
 }

@@ -16,8 +16,9 @@ func interspersed(app *ucli.App, args []string) []string {
 		return args
 	}
 	out := []string{args[0]}
-	var positional []string
+	var global, positional []string
 	flags, cmds := app.Flags, app.Commands
+	depth := 0
 	for i := 1; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -25,21 +26,41 @@ func interspersed(app *ucli.App, args []string) []string {
 			positional = append(positional, args[i:]...)
 			i = len(args)
 		case strings.HasPrefix(a, "-") && a != "-":
-			out = append(out, a)
-			if !strings.Contains(a, "=") && takesValue(flags, strings.TrimLeft(a, "-")) && i+1 < len(args) {
+			name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
+			// A global flag (--output, --lake, ...) given after a command
+			// name goes back to the front, where urfave/cli looks for it.
+			dst, fl := &out, flags
+			if depth > 0 && !hasFlag(flags, name) && hasFlag(app.Flags, name) {
+				dst, fl = &global, app.Flags
+			}
+			*dst = append(*dst, a)
+			if !strings.Contains(a, "=") && takesValue(fl, name) && i+1 < len(args) {
 				i++
-				out = append(out, args[i])
+				*dst = append(*dst, args[i])
 			}
 		default:
 			if cmd := findCommand(cmds, a); cmd != nil && len(positional) == 0 {
 				out = append(out, a)
 				flags, cmds = cmd.Flags, cmd.Subcommands
+				depth++
 				continue
 			}
 			positional = append(positional, a)
 		}
 	}
+	out = append(append([]string{out[0]}, global...), out[1:]...)
 	return append(out, positional...)
+}
+
+func hasFlag(flags []ucli.Flag, name string) bool {
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return name == "help" || name == "h"
 }
 
 func findCommand(cmds []*ucli.Command, name string) *ucli.Command {

@@ -20,6 +20,10 @@ func TestInterspersedMovesFlagsBeforeArguments(t *testing.T) {
 			[]string{"granary", "dataset", "export", "orders", "--out=/tmp/x", "--format", "csv"},
 			[]string{"granary", "dataset", "export", "--out=/tmp/x", "--format", "csv", "orders"},
 		},
+		{ // global flags after the command go back to the front
+			[]string{"granary", "extract", "user_orders", "--wait", "--output", "json", "--lake=file:///x"},
+			[]string{"granary", "--output", "json", "--lake=file:///x", "extract", "--wait", "user_orders"},
+		},
 		{ // "--" ends flags: a file literally named --wait stays an argument
 			[]string{"granary", "dataset", "import", "orders", "--", "--wait"},
 			[]string{"granary", "dataset", "import", "orders", "--", "--wait"},

@@ -67,6 +67,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.LakeCheck, workflow.RegisterOptions{Name: workflows.LakeCheckWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.CommitDataset, workflow.RegisterOptions{Name: workflows.CommitDatasetWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.ExtractFeatures, workflow.RegisterOptions{Name: workflows.ExtractWorkflowName})
 }
 
 // DefaultIdentity is host@pid, what operators see as the worker in the UI.

@@ -70,10 +70,10 @@ func (l *Lake) GC(ctx context.Context, o GCOptions) (GCResult, error) {
 	return res, nil
 }
 
-// liveBlobs collects every digest any dataset or model manifest names.
+// liveBlobs collects every digest any dataset, model or spec manifest names.
 func (l *Lake) liveBlobs(ctx context.Context) (map[Digest]bool, error) {
 	live := map[Digest]bool{}
-	for _, k := range []Kind{KindDataset, KindModel} {
+	for _, k := range []Kind{KindDataset, KindModel, KindSpec} {
 		prefix := string(k) + "/"
 		for obj, err := range objstore.All(ctx, l.store, prefix) {
 			if err != nil {

@@ -36,6 +36,9 @@ type Kind string
 const (
 	KindDataset Kind = "datasets"
 	KindModel   Kind = "models"
+	// KindSpec versions feature specs: one name per project, each version's
+	// artifact is the spec file as applied; refs/latest is the registry.
+	KindSpec Kind = "specs"
 )
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,127}$`)

@@ -148,8 +148,11 @@ func (l *Lake) GetManifest(ctx context.Context, k Kind, name, id string) (*Manif
 }
 
 func kindNoun(k Kind) string {
-	if k == KindModel {
+	switch k {
+	case KindModel:
 		return "model"
+	case KindSpec:
+		return "feature spec"
 	}
 	return "dataset"
 }

@@ -2,10 +2,10 @@ package shard_test
 
 import (
 	"bytes"
-	"encoding/binary"
-	"hash/fnv"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"os"
 	"slices"
