@@ -411,9 +411,9 @@ func featuresShow(c *ucli.Context) error {
 	}
 	out := struct {
 		viewSummary
-		Spec string                 `json:"spec_version"`
-		Defs []features.Feature     `json:"definitions"`
-		TTL  string                 `json:"ttl,omitempty"`
+		Spec string             `json:"spec_version"`
+		Defs []features.Feature `json:"definitions"`
+		TTL  string             `json:"ttl,omitempty"`
 	}{s, specID, v.Features, ""}
 	if v.TTL > 0 {
 		out.TTL = features.FormatWindow(v.TTL)

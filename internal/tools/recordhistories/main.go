@@ -24,10 +24,12 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/granaryml/granary/activities"
+	"github.com/granaryml/granary/features"
 	"github.com/granaryml/granary/internal/devstack"
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/objstore"
 	"github.com/granaryml/granary/internal/objstore/filestore"
+	"github.com/granaryml/granary/internal/tabular"
 	gworker "github.com/granaryml/granary/worker"
 	"github.com/granaryml/granary/workflows"
 )
@@ -159,8 +161,73 @@ func scenarios() []scenario {
 			input: importOf("orders", map[string]string{"a.csv": "id,amount\n1,2.5\n", "b.csv": "id,amount\n2,3\n"}, "v1")},
 		{file: "commitdataset-bad-input", workflow: workflows.CommitDatasetWorkflowName, wantFail: true,
 			input: importOf("orders", map[string]string{"bad.csv": "id,amount\n1,2\n3\n"})},
+		{file: "extract-two-files", workflow: workflows.ExtractWorkflowName, input: extractInput},
 	}
 }
+
+const recordSpec = `project: shop
+entities:
+  - {name: user, join_keys: [user_id]}
+sources:
+  - {name: events, dataset: events, timestamp: ts, filter: "amount > 0"}
+feature_views:
+  - name: user_events
+    entity: user
+    source: events
+    features:
+      - {name: n, agg: count, window: 168h}
+      - {name: total, agg: sum, column: amount}
+`
+
+// extractInput imports a two-file source and applies a spec directly in
+// the lake (the recorder's worker has the same lake), then asks for the
+// view over 3 shards.
+func extractInput(store objstore.Store) (any, error) {
+	ctx := context.Background()
+	l := lake.New(store)
+	var files []lake.File
+	for _, csv := range []string{"user_id,ts,amount\n1,2024-01-01T00:00:00Z,5\n2,2024-01-02T00:00:00Z,-1\n", "user_id,ts,amount\n3,2024-01-03T00:00:00Z,7\n1,2024-01-04T00:00:00Z,2\n"} {
+		var buf bytes.Buffer
+		if _, err := tabular.Convert(ctx, strings.NewReader(csv), &buf, tabular.ConvertOptions{File: "events.csv", Format: tabular.CSV, Schema: eventsSchema}); err != nil {
+			return nil, err
+		}
+		d, n, _ := lake.HashReader(bytes.NewReader(buf.Bytes()))
+		if _, err := l.PutBlob(ctx, d, bytes.NewReader(buf.Bytes()), n); err != nil {
+			return nil, err
+		}
+		files = append(files, lake.File{Digest: d, Rows: 2, Bytes: n})
+	}
+	src, _, err := l.CommitManifest(ctx, &lake.Manifest{Kind: lake.KindDataset, Name: "events", Schema: eventsSchema, Files: files, Rows: 4})
+	if err != nil {
+		return nil, err
+	}
+	d, n, _ := lake.HashReader(strings.NewReader(recordSpec))
+	if _, err := l.PutBlob(ctx, d, strings.NewReader(recordSpec), n); err != nil {
+		return nil, err
+	}
+	specID, _, err := l.CommitManifest(ctx, &lake.Manifest{Kind: lake.KindSpec, Name: "shop", Artifact: &lake.Artifact{Digest: d, Bytes: n, Files: 1}})
+	if err != nil {
+		return nil, err
+	}
+	spec, err := features.Parse("spec.yaml", []byte(recordSpec))
+	if err != nil {
+		return nil, err
+	}
+	view, source, ent, err := spec.View("user_events")
+	if err != nil {
+		return nil, err
+	}
+	cols, err := spec.ViewColumns("user_events")
+	if err != nil {
+		return nil, err
+	}
+	return workflows.ExtractInput{Project: "shop", SpecVersion: specID, View: "user_events", SourceVersion: src, Shards: 3,
+		Params: activities.ExtractParams(view, source, ent, cols, 3)}, nil
+}
+
+var eventsSchema = tabular.Schema{Columns: []tabular.Column{
+	{Name: "user_id", Type: tabular.Int64}, {Name: "ts", Type: tabular.Timestamp}, {Name: "amount", Type: tabular.Float64},
+}}
 
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))

@@ -1,0 +1,113 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFeaturesValidateReportsEveryProblemWithPosition(t *testing.T) {
+	spec := writeFile(t, "bad.yaml", `project: shop
+entities:
+  - {name: user, join_keys: [user_id]}
+sources:
+  - {name: orders, dataset: orders, timestamp: event_time}
+feature_views:
+  - name: v
+    entity: user
+    source: order
+    features:
+      - {name: a, agg: avg, column: amount}
+      - {name: w, agg: count, window: 7 days}
+`)
+	code, _, errOut := runCLI(t, t.Context(), "features", "validate", spec, "--offline")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"bad.yaml:9:", "unknown source 'order'", "did you mean 'orders'",
+		"bad.yaml:11:", "unknown aggregation 'avg'", "did you mean 'mean'",
+		"bad.yaml:12:", "7 days",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		if !strings.HasPrefix(line, "granary: ") {
+			t.Errorf("every problem is one 'granary: ' line, got %q", line)
+		}
+	}
+}
+
+// TestFeaturesApplyAndExtract is the feature workflow end to end on a real
+// Temporal dev server: import, apply the example spec, extract a view,
+// extract again (attaches), list and show.
+func TestFeaturesApplyAndExtract(t *testing.T) {
+	st := startStack(t)
+	run := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, t.Context(), append(append([]string{}, st.flags...), args...)...)
+		if code != 0 {
+			t.Fatalf("granary %v: exit %d: %s", args, code, errOut)
+		}
+		return out
+	}
+	orders := writeFile(t, "orders.csv", "order_id,user_id,event_time,amount,category\n"+
+		"1,1,2024-01-01T10:00:00Z,10,books\n2,2,2024-01-02T10:00:00Z,-5,toys\n3,1,2024-01-01T09:00:00Z,7,toys\n4,,2024-01-03T10:00:00Z,3,books\n5,3,2024-01-04T10:00:00Z,,books\n")
+	run("dataset", "import", "orders", orders, "--wait")
+	specPath, err := filepath.Abs(filepath.Join("..", "examples", "shop", "features.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := mustJSON[struct {
+		Project, Version string
+		Changed          bool
+		Changes          struct {
+			ViewsAdded []string `json:"views_added"`
+		}
+	}](t, run("--output", "json", "features", "apply", specPath))
+	if applied.Project != "shop" || !applied.Changed || len(applied.Changes.ViewsAdded) != 1 || applied.Changes.ViewsAdded[0] != "user_orders" {
+		t.Fatalf("unexpected apply result %+v", applied)
+	}
+	again := mustJSON[struct{ Changed bool }](t, run("--output", "json", "features", "apply", specPath))
+	if again.Changed {
+		t.Fatal("re-applying the same spec must report no change")
+	}
+
+	type extractJSON struct {
+		Dataset, Version string
+		Rows, RowsIn     int64
+		Filtered         int64
+		DroppedNulls     int64 `json:"dropped_nulls"`
+		Attached         bool
+		WorkflowID       string `json:"workflow_id"`
+	}
+	first := mustJSON[extractJSON](t, run("--output", "json", "extract", "user_orders", "--shards", "2", "--wait"))
+	// Kept: rows 1 and 3 (user 1) ; row 2 filtered (amount -5), row 5
+	// filtered (null amount), row 4 dropped (no user).
+	if first.Dataset != "view.user_orders" || first.Rows != 2 || first.Filtered != 2 || first.DroppedNulls != 1 || first.Attached {
+		t.Fatalf("unexpected extraction %+v", first)
+	}
+	second := mustJSON[extractJSON](t, run("--output", "json", "extract", "user_orders", "--shards", "2", "--wait"))
+	if !second.Attached || second.WorkflowID != first.WorkflowID || second.Version != first.Version {
+		t.Fatalf("an identical extraction must attach to the first: %+v vs %+v", second, first)
+	}
+	list := run("features", "list")
+	if !strings.Contains(list, "user_orders") || !strings.Contains(list, first.Version[:12]) {
+		t.Fatalf("features list should show the extracted version:\n%s", list)
+	}
+	show := run("features", "show", "user_orders")
+	if !strings.Contains(show, "sum(amount) over 30d") || !strings.Contains(show, "(2 rows)") {
+		t.Fatalf("features show:\n%s", show)
+	}
+	// The view's version is a dataset like any other, with lineage.
+	ds := run("dataset", "show", "view.user_orders")
+	if !strings.Contains(ds, "source: dataset orders@") {
+		t.Fatalf("dataset show of the view should name its source:\n%s", ds)
+	}
+	if _, err := os.Stat(specPath); err != nil {
+		t.Fatal(err)
+	}
+}
