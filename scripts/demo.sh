@@ -62,6 +62,18 @@ step "7. export the version as CSV"
 "$GRANARY" dataset export orders@demo --out "$STATE/export/orders" --format csv
 head -3 "$STATE/export/orders/part-00000.csv"
 
+step "8. validate and apply the feature spec (entities, sources, feature views, training sets)"
+cat examples/shop/features.yaml
+"$GRANARY" features validate examples/shop/features.yaml
+"$GRANARY" features apply examples/shop/features.yaml
+
+step "9. extract the user_orders feature view (ExtractFeatures workflow: partition by user, sort by time)"
+"$GRANARY" extract user_orders --shards 4 --wait
+"$GRANARY" features show user_orders
+
+step "10. find the runs the way an operator would"
+"$GRANARY" runs list --limit 10
+
 step "done: stopping the stack"
 cleanup
 trap - EXIT

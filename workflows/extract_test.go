@@ -230,4 +230,3 @@ func TestExtractFeaturesRejectsSpecThatDoesNotFitTheSource(t *testing.T) {
 		t.Fatalf("a failed extraction must not commit: %v", err)
 	}
 }
-
