@@ -56,12 +56,19 @@ func aggTypeProblem(agg Agg, column string, t ColumnType) string {
 // predicates over the source's columns, derived expressions type-check and
 // give a number, bool or string, and split columns exist in spines.
 //
-// Datasets absent from schemas are not checked: the caller resolves
-// datasets and reports missing ones itself, and a build need not load the
-// schema of every dataset the spec mentions. On success Check records the
-// type of every checked feature (see FeatureType). Problems are reported
-// like Parse's, all at once, and also match ErrSchemaMismatch.
+// Check first validates the spec as Validate does. Datasets absent from
+// schemas are not checked: the caller resolves datasets and reports missing
+// ones itself, and a build need not load the schema of every dataset the
+// spec mentions. On success Check records the
+// type of every checked feature (see FeatureType), so it must not run
+// concurrently with other uses of s. Problems are reported like Parse's,
+// all at once, and also match ErrSchemaMismatch.
 func (s *Spec) Check(schemas map[string]map[string]ColumnType) error {
+	// A Spec from JSON or code has not been through Parse; what follows
+	// relies on a valid one.
+	if err := s.validate(nil).err(); err != nil {
+		return err
+	}
 	c := &checker{s: s, schemas: schemas, types: make(map[string]map[string]ColumnType), idx: s.index()}
 	for i := range s.Sources {
 		c.source(i)

@@ -20,8 +20,8 @@ import (
 // result is null and the expression is not evaluated, unless it mentions
 // nil (spend_30d ?? 0, x == nil ? 0 : x), in which case it is evaluated with
 // nulls as nil and gives null if it then fails. Division by zero gives null:
-// x / 0 and 0 / 0 (which would be ±Inf and NaN) as well as integer modulo by
-// zero, so no Inf or NaN ever reaches training data. Any other failure is an
+// x / 0 and 0 / 0 (division is in floating point; they would be ±Inf and
+// NaN) as well as x % 0, so no Inf or NaN ever reaches training data. Any other failure is an
 // error matching ErrEval.
 type Derived struct {
 	src       string

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrInvalidSpec matches (errors.Is) every problem Parse, Validate and Check
@@ -52,10 +54,44 @@ func (e *Error) Error() string {
 		b.WriteByte(' ')
 	}
 	if e.Field != "" {
-		b.WriteString(e.Field)
+		b.WriteString(printable(e.Field))
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Msg)
+	b.WriteString(printable(e.Msg))
+	return b.String()
+}
+
+// maxMsgRunes bounds a message, which may quote what the user wrote.
+const maxMsgRunes = 500
+
+// printable keeps a problem on one line of reasonable length whatever the
+// spec contains: control characters are escaped and the end of a long
+// message is cut.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			clean = false
+			break
+		}
+	}
+	if clean && len(s) <= maxMsgRunes {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n++; n > maxMsgRunes {
+			b.WriteString("...")
+			break
+		}
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
 	return b.String()
 }
 

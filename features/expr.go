@@ -170,9 +170,9 @@ func exprOptions(env map[string]any, extra ...expr.Option) []expr.Option {
 	return append(opts, extra...)
 }
 
-// compileExpr type-checks src against env (name -> typed zero value, or
-// nil for a name of unknown type).
+// compileExpr type-checks src against env (name -> typed zero value).
 func compileExpr(src string, env map[string]any, extra ...expr.Option) (prog *vm.Program, err error) {
+	// The expression library is third-party code fed with user input.
 	defer func() {
 		if r := recover(); r != nil {
 			prog, err = nil, &ExprError{Offset: -1, Msg: fmt.Sprintf("cannot compile expression: %v", r)}

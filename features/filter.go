@@ -29,9 +29,9 @@ var ErrEval = errors.New("expression evaluation failed")
 // rows where the predicate is true, and a comparison with null is not). A
 // filter that mentions nil (amount == nil || amount > 0, amount ?? 0 > 1)
 // is evaluated with nulls as nil, and a row on which it then fails (nil > 0)
-// is dropped. An integer division or modulo by zero drops the row too; float
-// division follows IEEE 754 (x/0 is ±Inf, 0/0 is NaN, and NaN compares
-// false). Any other failure is an error matching ErrEval.
+// is dropped. A modulo by zero (x % 0) drops the row too; division (/) is
+// always in floating point and follows IEEE 754 (x/0 is ±Inf, 0/0 is NaN,
+// and NaN compares false). Any other failure is an error matching ErrEval.
 type Filter struct {
 	src       string
 	program   *vm.Program

@@ -230,6 +230,8 @@ func TestParseErrors(t *testing.T) {
 				"shop.yaml:25:25: feature_views[0].features[4].expr: derived features form a cycle: a -> b -> c -> a"}},
 		{name: "unknown feature in expr", old: "max(orders_7d, 1)", new: "max(order_7d, 1)", want: []string{
 			"shop.yaml:25:51: feature_views[0].features[4].expr: unknown feature 'order_7d' in view 'user_orders'; did you mean 'orders_7d'?"}},
+		{name: "columns count characters, not bytes", old: `"spend_30d / max(orders_7d, 1)"`, new: `"'üü' + orderz_7d"`, want: []string{
+			"shop.yaml:25:42: feature_views[0].features[4].expr: unknown feature 'orderz_7d' in view 'user_orders'; did you mean 'orders_7d'?"}},
 		{name: "unknown function", old: "max(orders_7d, 1)", new: "mx(orders_7d, 1)", want: []string{
 			"shop.yaml:25:47: feature_views[0].features[4].expr: unknown function 'mx'; did you mean 'max'?"}},
 		{name: "expr syntax", old: `"spend_30d / max(orders_7d, 1)"`, new: `"spend_30d / "`, want: []string{
@@ -317,6 +319,8 @@ func TestErrorFormat(t *testing.T) {
 			"shop.yaml:14:12: feature_views[0].features[1].agg: unknown aggregation 'avg'; did you mean 'mean'?"},
 		{&Error{File: "shop.yaml", Line: 3, Msg: "x"}, "shop.yaml:3: x"},
 		{&Error{Field: "project", Msg: "is required"}, "project: is required"},
+		{&Error{Field: "entities[0].name", Msg: "invalid entity name 'a\nb\x00'"}, `entities[0].name: invalid entity name 'a\nb\x00'`},
+		{&Error{Msg: strings.Repeat("x", 600)}, strings.Repeat("x", 500) + "..."},
 	}
 	for _, tc := range tests {
 		if got := tc.err.Error(); got != tc.want {

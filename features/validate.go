@@ -208,7 +208,7 @@ func (v *validator) column(path, what, name string) {
 	case len(name) > maxColumnName:
 		v.errorf(path, "%s is longer than %d bytes", what, maxColumnName)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		v.errorf(path, "%s '%s' contains a control character", what, strconv.Quote(name))
+		v.errorf(path, "%s %s contains a control character", what, strconv.Quote(name))
 	}
 }
 

@@ -20,6 +20,9 @@ func ParseWindow(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, errors.New("empty duration")
 	}
+	if s == "0" {
+		return 0, fmt.Errorf("zero duration '%s'; windows and ttl must be positive (leave the field out for no limit)", s)
+	}
 	if strings.HasPrefix(s, "-") {
 		return 0, fmt.Errorf("negative duration '%s'; windows and ttl must be positive", s)
 	}

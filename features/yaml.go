@@ -11,6 +11,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 )
@@ -23,10 +24,14 @@ const MaxSpecSize = 1 << 20
 // docker-compose: a place to define YAML anchors shared by entries.
 const extensionPrefix = "x-"
 
-// maxNodes bounds the YAML nodes decoded, counting each expansion of an
-// alias, so a small file of nested aliases cannot make Parse do unbounded
-// work.
-const maxNodes = 200_000
+// The decoder visits each node of the file a few times, and the nodes of
+// an anchor again for each alias of it. So that a small file of nested
+// aliases cannot make Parse do unbounded work, the visits are bounded by
+// baseNodeBudget plus nodeBudgetPerToken for each token of the file.
+const (
+	baseNodeBudget     = 200_000
+	nodeBudgetPerToken = 4
+)
 
 // Parse reads a YAML feature spec and validates everything that can be
 // checked without data. file names the input in error messages. On failure
@@ -40,11 +45,12 @@ func Parse(file string, data []byte) (*Spec, error) {
 	if len(data) > MaxSpecSize {
 		return nil, Errors{{File: file, Line: 1, Column: 1, Msg: fmt.Sprintf("spec is %d bytes, more than the %d allowed", len(data), MaxSpecSize)}}
 	}
-	root, err := parseYAML(file, data)
+	root, tokens, err := parseYAML(file, data)
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{file: file, spec: s, anchors: make(map[string][]anchorDef), bad: make(map[string]bool)}
+	d := &decoder{file: file, spec: s, anchors: make(map[string][]anchorDef), bad: make(map[string]bool),
+		budget: baseNodeBudget + nodeBudgetPerToken*tokens}
 	d.collectAnchors(root)
 	d.decodeSpec(root)
 	errs := d.errs
@@ -55,8 +61,9 @@ func Parse(file string, data []byte) (*Spec, error) {
 	return s, nil
 }
 
-// parseYAML returns the body of the only document in data.
-func parseYAML(file string, data []byte) (root ast.Node, err error) {
+// parseYAML returns the body of the only document in data and the number
+// of tokens in the file.
+func parseYAML(file string, data []byte) (root ast.Node, ntokens int, err error) {
 	defer func() {
 		// The YAML parser is third-party code fed with user input; a bug in
 		// it must become an error, not take a worker down.
@@ -64,17 +71,26 @@ func parseYAML(file string, data []byte) (root ast.Node, err error) {
 			root, err = nil, Errors{{File: file, Line: 1, Column: 1, Msg: fmt.Sprintf("malformed YAML: parser failure: %v", r)}}
 		}
 	}()
-	f, perr := parser.ParseBytes(data, 0)
+	tokens := lexer.Tokenize(string(data))
+	ntokens = len(tokens)
+	if tk, msg := tooComplex(tokens); tk != nil {
+		return nil, 0, Errors{{File: file, Line: max(tk.Position.Line, 1), Column: max(tk.Position.Column, 1), Msg: "malformed YAML: " + msg}}
+	}
+	f, perr := parser.Parse(tokens, 0)
 	if perr != nil {
-		e := &Error{File: file, Line: 1, Column: 1, Msg: "malformed YAML: " + perr.Error()}
+		e := &Error{File: file, Line: 1, Column: 1}
 		var ye yaml.Error
 		if errors.As(perr, &ye) {
+			// Not Error(): it prints a snippet of the source, in time
+			// quadratic in the length of the line.
 			e.Msg = "malformed YAML: " + ye.GetMessage()
 			if tk := ye.GetToken(); tk != nil && tk.Position != nil && tk.Position.Line > 0 {
 				e.Line, e.Column = tk.Position.Line, max(tk.Position.Column, 1)
 			}
+		} else {
+			e.Msg = "malformed YAML: " + perr.Error()
 		}
-		return nil, Errors{e}
+		return nil, 0, Errors{e}
 	}
 	for _, doc := range f.Docs {
 		if doc == nil || doc.Body == nil {
@@ -82,14 +98,80 @@ func parseYAML(file string, data []byte) (root ast.Node, err error) {
 		}
 		if root != nil {
 			p := nodePos(doc.Body)
-			return nil, Errors{{File: file, Line: p.line, Column: p.col, Msg: "more than one YAML document; a spec is one document"}}
+			return nil, 0, Errors{{File: file, Line: max(p.line, 1), Column: max(p.col, 1), Msg: "more than one YAML document; a spec is one document"}}
 		}
 		root = doc.Body
 	}
 	if root == nil {
-		return nil, Errors{{File: file, Line: 1, Column: 1, Msg: "empty spec; expected a mapping with project, entities, sources, feature_views and training_sets"}}
+		return nil, 0, Errors{{File: file, Line: 1, Column: 1, Msg: "empty spec; expected a mapping with project, entities, sources, feature_views and training_sets"}}
 	}
-	return root, nil
+	return root, ntokens, nil
+}
+
+// The YAML parser's time and memory grow with the square of some sizes:
+// nesting depth, chains of anchors and tags, the number of keys in one block
+// mapping and the number of documents. tooComplex refuses such input
+// before parsing. A spec nests about six levels and its mappings have a
+// handful of keys, so the bounds are far from what a spec needs.
+const (
+	maxFlowDepth   = 32   // nesting of [ and {
+	maxBlockColumn = 200  // column of a - or ?, which bounds block nesting
+	maxAnchorsTags = 1000 // in the whole file
+	maxBlockKeys   = 1000 // in one block mapping
+)
+
+func tooComplex(tokens token.Tokens) (*token.Token, string) {
+	const deep = "nested too deeply; a spec is a few levels deep"
+	depth, props, docs := 0, 0, 0
+	// Open block mappings, innermost last: the column of their keys and
+	// how many there are.
+	type open struct{ col, keys int }
+	var blocks []open
+	dedent := func(col int) {
+		for len(blocks) > 0 && blocks[len(blocks)-1].col > col {
+			blocks = blocks[:len(blocks)-1]
+		}
+	}
+	for i, tk := range tokens {
+		if tk == nil || tk.Position == nil {
+			continue
+		}
+		switch tk.Type {
+		case token.AnchorType, token.TagType:
+			if props++; props > maxAnchorsTags {
+				return tk, fmt.Sprintf("more than %d anchors and tags", maxAnchorsTags)
+			}
+		case token.SequenceStartType, token.MappingStartType:
+			if depth++; depth > maxFlowDepth {
+				return tk, deep
+			}
+		case token.SequenceEndType, token.MappingEndType:
+			depth--
+		case token.SequenceEntryType, token.MappingKeyType:
+			if tk.Position.Column > maxBlockColumn {
+				return tk, deep
+			}
+			dedent(tk.Position.Column)
+		case token.DocumentHeaderType:
+			if docs++; docs > 2 {
+				return tk, "more than one YAML document; a spec is one document"
+			}
+		case token.MappingValueType:
+			if depth > 0 || i == 0 || tokens[i-1].Position == nil {
+				continue
+			}
+			col := tokens[i-1].Position.Column
+			dedent(col)
+			if n := len(blocks); n > 0 && blocks[n-1].col == col {
+				if blocks[n-1].keys++; blocks[n-1].keys > maxBlockKeys {
+					return tk, fmt.Sprintf("a mapping with more than %d keys", maxBlockKeys)
+				}
+			} else {
+				blocks = append(blocks, open{col: col, keys: 1})
+			}
+		}
+	}
+	return nil, ""
 }
 
 type anchorDef struct {
@@ -107,7 +189,8 @@ type decoder struct {
 	// bad marks fields that failed to decode so validation does not report
 	// them again as missing.
 	bad      map[string]bool
-	nodes    int
+	nodes    int // visited, against budget
+	budget   int
 	overflow bool
 }
 
@@ -151,10 +234,10 @@ func (d *decoder) resolve(n ast.Node) ast.Node {
 			return nil
 		}
 		d.nodes++
-		if d.nodes > maxNodes {
+		if d.nodes > d.budget {
 			if !d.overflow {
 				d.overflow = true
-				d.errorf(nodePos(n), "", "spec too large: more than %d YAML nodes after expanding aliases", maxNodes)
+				d.errorf(nodePos(n), "", "spec too large after expanding YAML aliases")
 			}
 			return nil
 		}

@@ -30,6 +30,15 @@ type PartitionOptions struct {
 	// RowGroupRows bounds part files' row groups; parts are re-read whole
 	// by the sort step, so this only bounds the writer's buffers.
 	RowGroupRows int
+	// RowID, when set, names an extra last output column holding
+	// RowIDBase + the row's position in the source file. Training builds
+	// use it to put joined features back in spine order.
+	RowID     string
+	RowIDBase int64
+	// KeepNulls sends rows with a null key or timestamp to shard 0 instead
+	// of dropping them: a training build must still emit those spine rows
+	// (with empty features).
+	KeepNulls bool
 }
 
 // Part is one shard's slice of one source file.
@@ -68,6 +77,10 @@ func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOpti
 	for i := range all {
 		all[i] = i
 	}
+	if o.RowID != "" {
+		outSchema.Columns = append(outSchema.Columns, tabular.Column{Name: o.RowID, Type: tabular.Int64})
+	}
+	var pos int64
 	writers := make([]*partWriter, o.Shards)
 	defer func() {
 		for _, w := range writers {
@@ -89,7 +102,10 @@ func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOpti
 		}
 		for i := 0; i < b.Len; i++ {
 			st.RowsIn++
-			if nullAt(b, o.KeyCols, i) || b.Vectors[o.TimeCol].IsNull(i) {
+			rowID := o.RowIDBase + pos
+			pos++
+			null := nullAt(b, o.KeyCols, i) || b.Vectors[o.TimeCol].IsNull(i)
+			if null && !o.KeepNulls {
 				st.DroppedNulls++
 				continue
 			}
@@ -103,7 +119,10 @@ func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOpti
 					continue
 				}
 			}
-			s := Of(KeyHash(b, o.KeyCols, i), o.Shards)
+			s := 0
+			if !null {
+				s = Of(KeyHash(b, o.KeyCols, i), o.Shards)
+			}
 			w := writers[s]
 			if w == nil {
 				if w, err = newPartWriter(o.Dir, s, outSchema, o.RowGroupRows); err != nil {
@@ -111,7 +130,7 @@ func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOpti
 				}
 				writers[s] = w
 			}
-			if err := w.add(b, i, all); err != nil {
+			if err := w.add(b, i, all, o.RowID != "", rowID); err != nil {
 				return nil, st, err
 			}
 			st.RowsOut++
@@ -139,6 +158,9 @@ func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOpti
 // there were dropped, and downstream joins rely on it.
 func outputSchema(in tabular.Schema, o PartitionOptions) tabular.Schema {
 	out := tabular.Schema{Columns: append([]tabular.Column(nil), in.Columns...)}
+	if o.KeepNulls {
+		return out
+	}
 	for _, k := range o.KeyCols {
 		out.Columns[k].Nullable = false
 	}
@@ -173,8 +195,12 @@ func newPartWriter(dir string, shard int, s tabular.Schema, rowGroupRows int) (*
 	return &partWriter{shard: shard, f: f, bw: tabular.NewBatchWriter(f, s, rowGroupRows), buf: tabular.NewBatch(s)}, nil
 }
 
-func (w *partWriter) add(b *tabular.Batch, i int, cols []int) error {
-	w.buf.AppendRow(b, i, cols)
+func (w *partWriter) add(b *tabular.Batch, i int, cols []int, withID bool, id int64) error {
+	if withID {
+		w.buf.AppendRowWithInt(b, i, cols, id)
+	} else {
+		w.buf.AppendRow(b, i, cols)
+	}
 	if w.buf.Full() {
 		if err := w.bw.Write(w.buf); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/granaryml/granary/features"
 	"github.com/granaryml/granary/internal/shard"
 	"github.com/granaryml/granary/internal/tabular"
 )
@@ -192,4 +193,45 @@ func readStrings(t *testing.T, b []byte) *tabular.Batch {
 		t.Fatal(err)
 	}
 	return batch
+}
+
+func TestSplitOfKeepsEntitiesTogetherAndHonoursFractions(t *testing.T) {
+	schema := tabular.Schema{Columns: []tabular.Column{{Name: "user_id", Type: tabular.Int64}}}
+	var csv strings.Builder
+	csv.WriteString("user_id\n")
+	for i := range 20000 {
+		fmt.Fprintf(&csv, "%d\n", i%5000) // every user appears 4 times
+	}
+	var out bytes.Buffer
+	if _, err := tabular.Convert(t.Context(), strings.NewReader(csv.String()), &out, tabular.ConvertOptions{Format: tabular.CSV, Schema: schema}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := tabular.NewReader(bytes.NewReader(out.Bytes()), int64(out.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := &features.Split{By: "user_id", Train: 0.8, Valid: 0.1, Test: 0.1, Seed: 7}
+	of := map[int64]string{}
+	counts := map[string]int{}
+	for {
+		b, err := r.Next()
+		if err != nil {
+			break
+		}
+		for i := 0; i < b.Len; i++ {
+			s := shard.SplitOf(b, 0, i, sp)
+			u := b.Vectors[0].Ints[i]
+			if prev, ok := of[u]; ok && prev != s {
+				t.Fatalf("user %d straddles %s and %s", u, prev, s)
+			}
+			of[u] = s
+			counts[s]++
+		}
+	}
+	for s, want := range map[string]float64{"train": 0.8, "valid": 0.1, "test": 0.1} {
+		got := float64(counts[s]) / 20000
+		if got < want-0.03 || got > want+0.03 {
+			t.Errorf("split %s has %.3f of rows, want about %.2f", s, got, want)
+		}
+	}
 }

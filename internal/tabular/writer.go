@@ -93,3 +93,41 @@ func (b *Batch) AppendRow(src *Batch, i int, cols []int) {
 	}
 	b.Len++
 }
+
+// AppendRowWithInt is AppendRow followed by one more int64 column (a row
+// id): b must have len(cols)+1 columns.
+func (b *Batch) AppendRowWithInt(src *Batch, i int, cols []int, x int64) {
+	b.AppendRow(src, i, cols)
+	b.Len--
+	b.Vectors[len(cols)].appendInt(b, x)
+	b.Len++
+}
+
+// AppendCell appends value i of src (null if it is null) to column col
+// of b. Rows built cell by cell end with EndRow.
+func (b *Batch) AppendCell(col int, src *Vector, i int) {
+	dv := &b.Vectors[col]
+	if src.IsNull(i) {
+		b.AppendNull(col)
+		return
+	}
+	switch dv.Type {
+	case Int64, Timestamp:
+		dv.appendInt(b, src.Ints[i])
+	case Float64:
+		dv.appendFloat(b, src.Floats[i])
+	case Bool:
+		dv.appendBool(b, src.Bools[i])
+	case String:
+		dv.appendString(b, src.StringBytes(i))
+	}
+}
+
+// AppendNull appends a null to column col, which must be nullable.
+func (b *Batch) AppendNull(col int) { b.Vectors[col].appendNull(b) }
+
+// AppendString appends a string to column col.
+func (b *Batch) AppendString(col int, s []byte) { b.Vectors[col].appendString(b, s) }
+
+// EndRow counts a row whose cells were appended one by one.
+func (b *Batch) EndRow() { b.Len++ }

@@ -1,0 +1,322 @@
+package activities
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/shard"
+	"github.com/granaryml/granary/internal/tabular"
+)
+
+// Assemble streams the spine in its own order and, for every row, takes
+// each view's joined features from a k-way merge of that view's shard
+// results (each sorted by spine row id), adds the split, and writes one
+// parquet file per split. Memory: one batch per open file.
+func (a *Activities) Assemble(ctx context.Context, in AssembleInput) (AssembleResult, error) {
+	p := in.Plan
+	l := lake.New(a.Store)
+	mergers := make([]*rowMerger, len(p.Views))
+	for vi := range p.Views {
+		m, err := newRowMerger(ctx, l, in.Joined[vi])
+		if err != nil {
+			return AssembleResult{}, toTemporal(err)
+		}
+		defer m.close()
+		mergers[vi] = m
+	}
+	out, err := newSplitWriters(p)
+	if err != nil {
+		return AssembleResult{}, err
+	}
+	defer out.abort()
+
+	splitCol := -1
+	if p.Split != nil {
+		splitCol = p.SpineSchema.Index(p.Split.By)
+		if splitCol < 0 {
+			return AssembleResult{}, toTemporal(fmt.Errorf("%w: spine has no split column %q", tabular.ErrBadInput, p.Split.By))
+		}
+	}
+	nSpine := len(p.SpineSchema.Columns)
+	hb := heartbeat{ctx: ctx}
+	var done int64
+	for fi, f := range p.SpineFiles {
+		rr, err := l.BlobReaderAt(ctx, f.Digest)
+		if err != nil {
+			return AssembleResult{}, toTemporal(err)
+		}
+		r, err := tabular.NewReader(rr, rr.Size())
+		if err != nil {
+			return AssembleResult{}, toTemporal(err)
+		}
+		if err := r.Select(p.SpineSchema.Names()); err != nil {
+			r.Close()
+			return AssembleResult{}, toTemporal(err)
+		}
+		var pos int64
+		for {
+			b, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				r.Close()
+				return AssembleResult{}, toTemporal(err)
+			}
+			for i := 0; i < b.Len; i++ {
+				id := rowIDBase(fi) + pos
+				pos++
+				split := "all"
+				if splitCol >= 0 {
+					split = shard.SplitOf(b, splitCol, i, p.Split)
+				}
+				dst := out.batch(split)
+				for c := 0; c < nSpine; c++ {
+					dst.AppendCell(c, &b.Vectors[c], i)
+				}
+				col := nSpine
+				for vi, m := range mergers {
+					jb, ji, err := m.take(id)
+					if err != nil {
+						r.Close()
+						return AssembleResult{}, toTemporal(fmt.Errorf("view %s: %w", p.Views[vi].View, err))
+					}
+					for k := range p.Views[vi].Outputs {
+						dst.AppendCell(col, &jb.Vectors[k+1], ji) // column 0 is the row id
+						col++
+					}
+				}
+				if splitCol >= 0 {
+					dst.AppendString(col, []byte(split))
+				}
+				dst.EndRow()
+				if err := out.flushIfFull(split); err != nil {
+					r.Close()
+					return AssembleResult{}, err
+				}
+			}
+			done += int64(b.Len)
+			hb.beat(done)
+		}
+		r.Close()
+	}
+	files, rows, err := out.finish(ctx, l)
+	if err != nil {
+		return AssembleResult{}, toTemporal(err)
+	}
+	return AssembleResult{Files: files, Rows: rows}, nil
+}
+
+// rowMerger yields one view's joined rows in spine-row-id order from its
+// per-shard result files.
+type rowMerger struct {
+	cursors cursorHeap
+	all     []*cursor
+}
+
+type cursor struct {
+	r   *tabular.Reader
+	b   *tabular.Batch
+	i   int
+	eof bool
+}
+
+func (c *cursor) id() int64 { return c.b.Vectors[0].Ints[c.i] }
+
+func (c *cursor) advance() error {
+	c.i++
+	for c.b == nil || c.i >= c.b.Len {
+		b, err := c.r.Next()
+		if errors.Is(err, io.EOF) {
+			c.eof = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		c.b, c.i = b, 0
+	}
+	return nil
+}
+
+type cursorHeap []*cursor
+
+func (h cursorHeap) Len() int           { return len(h) }
+func (h cursorHeap) Less(i, j int) bool { return h[i].id() < h[j].id() }
+func (h cursorHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *cursorHeap) Push(x any)        { *h = append(*h, x.(*cursor)) }
+func (h *cursorHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}
+
+func newRowMerger(ctx context.Context, l *lake.Lake, files []lake.File) (*rowMerger, error) {
+	m := &rowMerger{}
+	for _, f := range files {
+		rr, err := l.BlobReaderAt(ctx, f.Digest)
+		if err != nil {
+			m.close()
+			return nil, err
+		}
+		r, err := tabular.NewReader(rr, rr.Size())
+		if err != nil {
+			m.close()
+			return nil, err
+		}
+		c := &cursor{r: r, i: -1}
+		m.all = append(m.all, c)
+		if err := c.advance(); err != nil {
+			m.close()
+			return nil, err
+		}
+		if !c.eof {
+			m.cursors = append(m.cursors, c)
+		}
+	}
+	heap.Init(&m.cursors)
+	return m, nil
+}
+
+// take returns the joined row for spine row id. Every spine row was
+// joined exactly once per view, so the smallest id must be the one asked
+// for; anything else means a lost or duplicated row, which is a bug, not
+// bad input.
+func (m *rowMerger) take(id int64) (*tabular.Batch, int, error) {
+	if len(m.cursors) == 0 || m.cursors[0].id() != id {
+		got := "none"
+		if len(m.cursors) > 0 {
+			got = fmt.Sprint(m.cursors[0].id())
+		}
+		return nil, 0, fmt.Errorf("joined rows out of step: want spine row %d, have %s", id, got)
+	}
+	c := m.cursors[0]
+	b, i := c.b, c.i
+	// The batch stays valid until this cursor reads its next batch, so
+	// copy out before advancing past the batch end.
+	snapshot := b
+	if c.i+1 >= c.b.Len {
+		snapshot = cloneRow(b, i)
+		i = 0
+	}
+	if err := c.advance(); err != nil {
+		return nil, 0, err
+	}
+	if c.eof {
+		heap.Pop(&m.cursors)
+	} else {
+		heap.Fix(&m.cursors, 0)
+	}
+	return snapshot, i, nil
+}
+
+// cloneRow copies one row into a fresh single-row batch.
+func cloneRow(b *tabular.Batch, i int) *tabular.Batch {
+	s := tabular.Schema{}
+	for _, v := range b.Vectors {
+		s.Columns = append(s.Columns, tabular.Column{Type: v.Type, Nullable: v.Nulls != nil})
+	}
+	out := tabular.NewBatch(s)
+	all := make([]int, len(b.Vectors))
+	for k := range all {
+		all[k] = k
+	}
+	out.AppendRow(b, i, all)
+	return out
+}
+
+func (m *rowMerger) close() {
+	for _, c := range m.all {
+		c.r.Close()
+	}
+}
+
+// splitWriters keeps one parquet file (on local disk) per split.
+type splitWriters struct {
+	schema tabular.Schema
+	w      map[string]*splitFile
+	order  []string
+}
+
+type splitFile struct {
+	f   *os.File
+	bw  *tabular.BatchWriter
+	buf *tabular.Batch
+}
+
+func newSplitWriters(p BuildPlan) (*splitWriters, error) {
+	s := &splitWriters{schema: p.Schema, w: map[string]*splitFile{}}
+	names := []string{"all"}
+	if p.Split != nil {
+		names = []string{shard.SplitTrain, shard.SplitValid, shard.SplitTest}
+	}
+	for _, n := range names {
+		f, err := os.CreateTemp("", "granary-"+n+"-*.parquet")
+		if err != nil {
+			s.abort()
+			return nil, err
+		}
+		s.w[n] = &splitFile{f: f, bw: tabular.NewBatchWriter(f, p.Schema, 0), buf: tabular.NewBatch(p.Schema)}
+		s.order = append(s.order, n)
+	}
+	return s, nil
+}
+
+func (s *splitWriters) batch(split string) *tabular.Batch { return s.w[split].buf }
+
+func (s *splitWriters) flushIfFull(split string) error {
+	w := s.w[split]
+	if !w.buf.Full() {
+		return nil
+	}
+	if err := w.bw.Write(w.buf); err != nil {
+		return err
+	}
+	w.buf.Reset()
+	return nil
+}
+
+// finish closes every split file and uploads the non-empty ones.
+func (s *splitWriters) finish(ctx context.Context, l *lake.Lake) ([]lake.File, map[string]int64, error) {
+	var files []lake.File
+	rows := map[string]int64{}
+	for _, n := range s.order {
+		w := s.w[n]
+		if w.buf.Len > 0 {
+			if err := w.bw.Write(w.buf); err != nil {
+				return nil, nil, err
+			}
+		}
+		nrows, _, err := w.bw.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := w.f.Close(); err != nil {
+			return nil, nil, err
+		}
+		rows[n] = nrows
+		if nrows == 0 {
+			continue
+		}
+		d, size, _, err := l.PutBlobFile(ctx, w.f.Name())
+		if err != nil {
+			return nil, nil, err
+		}
+		files = append(files, lake.File{Digest: d, Rows: nrows, Bytes: size, Partition: n})
+	}
+	s.abort()
+	return files, rows, nil
+}
+
+func (s *splitWriters) abort() {
+	for _, w := range s.w {
+		w.f.Close()
+		os.Remove(w.f.Name())
+	}
+}
