@@ -1,0 +1,116 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/pitjoin"
+	"github.com/granaryml/granary/internal/tabular"
+)
+
+// JoinShard computes one view's features for the spine rows of one
+// shard: both sides are loaded (memory bounded by the shard), joined with
+// the exact point-in-time sort-merge, and written as (row id, features)
+// in spine row id order.
+func (a *Activities) JoinShard(ctx context.Context, in JoinShardInput) (JoinShardResult, error) {
+	p, v := in.Plan, in.Plan.Views[in.View]
+	l := lake.New(a.Store)
+	spine := tabular.NewTable(spinePartSchema(p, v))
+	for _, part := range in.SpineParts {
+		rr, err := l.BlobReaderAt(ctx, part.Digest)
+		if err != nil {
+			return JoinShardResult{}, toTemporal(err)
+		}
+		if err := spine.AppendParquet(ctx, rr, rr.Size()); err != nil {
+			return JoinShardResult{}, toTemporal(err)
+		}
+	}
+	events := tabular.NewTable(v.Schema)
+	shardName := ShardName(in.Shard)
+	for _, f := range v.Files {
+		if f.Partition != shardName {
+			continue
+		}
+		rr, err := l.BlobReaderAt(ctx, f.Digest)
+		if err != nil {
+			return JoinShardResult{}, toTemporal(err)
+		}
+		if err := events.AppendParquet(ctx, rr, rr.Size()); err != nil {
+			return JoinShardResult{}, toTemporal(err)
+		}
+	}
+	keys := len(v.SpineKeys)
+	spineKeyCols := make([]int, keys)
+	for i := range spineKeyCols {
+		spineKeyCols[i] = i
+	}
+	res, err := pitjoin.Join(ctx, pitjoin.Options{
+		Spine: spine, SpineTimeCol: keys,
+		Views: []pitjoin.ViewInput{{
+			Name: v.View, Features: v.Features, TTL: v.TTL, Events: events,
+			KeyCols: v.KeyCols, TimeCol: v.TimeCol, SpineKeyCols: spineKeyCols, Selected: v.Selected,
+		}},
+	})
+	if err != nil {
+		return JoinShardResult{}, toTemporal(fmt.Errorf("join %s shard %d: %w", v.View, in.Shard, err))
+	}
+	if len(res.Schema.Columns) != len(v.Outputs) {
+		return JoinShardResult{}, fmt.Errorf("join %s: %d feature columns, plan has %d", v.View, len(res.Schema.Columns), len(v.Outputs))
+	}
+	for i, c := range res.Schema.Columns {
+		if c.Name != v.Outputs[i].Name || c.Type != v.Outputs[i].Type {
+			return JoinShardResult{}, fmt.Errorf("join %s: column %d is %s %s, plan says %s %s", v.View, i, c.Name, c.Type, v.Outputs[i].Name, v.Outputs[i].Type)
+		}
+	}
+
+	outSchema := tabular.Schema{Columns: append([]tabular.Column{{Name: RowIDColumn, Type: tabular.Int64}}, v.Outputs...)}
+	tmp, err := os.CreateTemp("", "granary-join-*.parquet")
+	if err != nil {
+		return JoinShardResult{}, err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	bw := tabular.NewBatchWriter(tmp, outSchema, 0)
+	batch := tabular.NewBatch(outSchema)
+	rowIDs := spine.Column(keys + 1)
+	prev := int64(-1)
+	for i := 0; i < spine.Len(); i++ {
+		// Parts arrive in spine file order and keep each file's row order,
+		// so row ids only grow; the assembly's merge relies on it.
+		if id := rowIDs.Ints[i]; id <= prev {
+			return JoinShardResult{}, fmt.Errorf("join %s shard %d: spine row ids out of order (%d after %d)", v.View, in.Shard, id, prev)
+		} else {
+			prev = id
+		}
+		batch.AppendCell(0, rowIDs, i)
+		for k := range v.Outputs {
+			batch.AppendCell(1+k, &res.Vectors[k], i)
+		}
+		batch.EndRow()
+		if batch.Full() {
+			if err := bw.Write(batch); err != nil {
+				return JoinShardResult{}, err
+			}
+			batch.Reset()
+		}
+	}
+	if batch.Len > 0 {
+		if err := bw.Write(batch); err != nil {
+			return JoinShardResult{}, err
+		}
+	}
+	rows, _, err := bw.Close()
+	if err != nil {
+		return JoinShardResult{}, err
+	}
+	if err := tmp.Close(); err != nil {
+		return JoinShardResult{}, err
+	}
+	d, size, _, err := l.PutBlobFile(ctx, tmp.Name())
+	if err != nil {
+		return JoinShardResult{}, toTemporal(err)
+	}
+	return JoinShardResult{File: lake.File{Digest: d, Rows: rows, Bytes: size, Partition: fmt.Sprintf("%s-%s", v.View, shardName)}}, nil
+}
