@@ -253,4 +253,3 @@ func exportTrainingSet(ctx context.Context, l *lake.Lake, out buildOutput, dir s
 	b, _ := json.MarshalIndent(doc, "", "  ")
 	return os.WriteFile(filepath.Join(dir, "manifest.json"), append(b, '\n'), 0o644)
 }
-

@@ -55,10 +55,14 @@ func TestImportSurvivesWorkerKills(t *testing.T) {
 		err  error
 	}
 	binary := make(chan built, 1)
+	buildCtx, cancelBuild := context.WithCancel(context.Background())
+	buildDone := make(chan struct{})
 	go func() {
-		p, err := crashtest.BuildGranary(context.Background(), binDir)
+		defer close(buildDone)
+		p, err := crashtest.BuildGranary(buildCtx, binDir)
 		binary <- built{p, err}
 	}()
+	t.Cleanup(func() { cancelBuild(); <-buildDone }) // before binDir goes, if a setup step fails
 	srv := devtest.Temporal(t, devstack.TemporalOptions{SearchAttributes: workflows.SearchAttributeNames()})
 	minio := devtest.Minio(t)
 	if err := minio.EnsureBucket(t.Context(), "crash"); err != nil {

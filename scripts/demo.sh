@@ -71,7 +71,12 @@ step "9. extract the user_orders feature view (ExtractFeatures workflow: partiti
 "$GRANARY" extract user_orders --shards 4 --wait
 "$GRANARY" features show user_orders
 
-step "10. find the runs the way an operator would"
+step "10. build the churn training set: exact point-in-time join onto the labels, split by user"
+"$GRANARY" build churn --wait --out "$STATE/training/churn"
+ls -R "$STATE/training/churn" | head -12
+"$GRANARY" dataset show training.churn | head -30
+
+step "11. find the runs the way an operator would"
 "$GRANARY" runs list --limit 10
 
 step "done: stopping the stack"

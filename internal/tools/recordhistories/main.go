@@ -162,6 +162,7 @@ func scenarios() []scenario {
 		{file: "commitdataset-bad-input", workflow: workflows.CommitDatasetWorkflowName, wantFail: true,
 			input: importOf("orders", map[string]string{"bad.csv": "id,amount\n1,2\n3\n"})},
 		{file: "extract-two-files", workflow: workflows.ExtractWorkflowName, input: extractInput},
+		{file: "build-two-views", workflow: workflows.BuildWorkflowName, input: buildInput},
 	}
 }
 
@@ -177,6 +178,11 @@ feature_views:
     features:
       - {name: n, agg: count, window: 168h}
       - {name: total, agg: sum, column: amount}
+training_sets:
+  - name: labels_set
+    spine: {dataset: labels, timestamp: ts}
+    features: [user_events]
+    split: {by: user_id, train: 0.5, valid: 0.25, test: 0.25, seed: 1}
 `
 
 // extractInput imports a two-file source and applies a spec directly in
@@ -201,12 +207,18 @@ func extractInput(store objstore.Store) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := l.MoveRef(ctx, lake.MoveOptions{Kind: lake.KindDataset, Name: "events", Ref: "latest", To: src}); err != nil {
+		return nil, err
+	}
 	d, n, _ := lake.HashReader(strings.NewReader(recordSpec))
 	if _, err := l.PutBlob(ctx, d, strings.NewReader(recordSpec), n); err != nil {
 		return nil, err
 	}
 	specID, _, err := l.CommitManifest(ctx, &lake.Manifest{Kind: lake.KindSpec, Name: "shop", Artifact: &lake.Artifact{Digest: d, Bytes: n, Files: 1}})
 	if err != nil {
+		return nil, err
+	}
+	if _, err := l.MoveRef(ctx, lake.MoveOptions{Kind: lake.KindSpec, Name: "shop", Ref: "latest", To: specID}); err != nil {
 		return nil, err
 	}
 	spec, err := features.Parse("spec.yaml", []byte(recordSpec))
@@ -223,6 +235,36 @@ func extractInput(store objstore.Store) (any, error) {
 	}
 	return workflows.ExtractInput{Project: "shop", SpecVersion: specID, View: "user_events", SourceVersion: src, Shards: 3,
 		Params: activities.ExtractParams(view, source, ent, cols, 3)}, nil
+}
+
+// buildInput reuses the extraction scenario's lake (the recorder runs
+// scenarios in order on one lake), adds a spine and builds.
+func buildInput(store objstore.Store) (any, error) {
+	ctx := context.Background()
+	l := lake.New(store)
+	specID, err := l.Resolve(ctx, lake.KindSpec, "shop", "latest")
+	if err != nil {
+		return nil, err
+	}
+	view, err := l.Resolve(ctx, lake.KindDataset, activities.ViewDataset("user_events"), "latest")
+	if err != nil {
+		return nil, err
+	}
+	spineCSV := "user_id,ts,label\n1,2024-01-03T00:00:00Z,true\n3,2024-01-05T00:00:00Z,false\n,2024-01-05T00:00:00Z,false\n"
+	var buf bytes.Buffer
+	spineSchema := tabular.Schema{Columns: []tabular.Column{{Name: "user_id", Type: tabular.Int64, Nullable: true}, {Name: "ts", Type: tabular.Timestamp}, {Name: "label", Type: tabular.Bool}}}
+	if _, err := tabular.Convert(ctx, strings.NewReader(spineCSV), &buf, tabular.ConvertOptions{Format: tabular.CSV, Schema: spineSchema}); err != nil {
+		return nil, err
+	}
+	d, n, _ := lake.HashReader(bytes.NewReader(buf.Bytes()))
+	if _, err := l.PutBlob(ctx, d, bytes.NewReader(buf.Bytes()), n); err != nil {
+		return nil, err
+	}
+	spine, _, err := l.CommitManifest(ctx, &lake.Manifest{Kind: lake.KindDataset, Name: "labels", Schema: spineSchema, Files: []lake.File{{Digest: d, Rows: 3, Bytes: n}}, Rows: 3})
+	if err != nil {
+		return nil, err
+	}
+	return workflows.BuildInput{Project: "shop", SpecVersion: specID, Set: "labels_set", SpineVersion: spine, ViewVersions: map[string]string{"user_events": view}}, nil
 }
 
 var eventsSchema = tabular.Schema{Columns: []tabular.Column{
