@@ -20,6 +20,10 @@ type Activities struct {
 	Identity string
 	// Clock overrides time.Now in tests; nil means the real clock.
 	Clock func() time.Time
+	// TempDir holds the files activities spool through; "" means the
+	// system temp dir. Workers use a per-process directory (package
+	// spool) so a killed worker's leftovers are swept by the next one.
+	TempDir string
 }
 
 // New returns the activities bound to a lake store.

@@ -29,7 +29,7 @@ func (a *Activities) Assemble(ctx context.Context, in AssembleInput) (AssembleRe
 		defer m.close()
 		mergers[vi] = m
 	}
-	out, err := newSplitWriters(p)
+	out, err := newSplitWriters(p, a.TempDir)
 	if err != nil {
 		return AssembleResult{}, err
 	}
@@ -250,14 +250,14 @@ type splitFile struct {
 	buf *tabular.Batch
 }
 
-func newSplitWriters(p BuildPlan) (*splitWriters, error) {
+func newSplitWriters(p BuildPlan, dir string) (*splitWriters, error) {
 	s := &splitWriters{schema: p.Schema, w: map[string]*splitFile{}}
 	names := []string{"all"}
 	if p.Split != nil {
 		names = []string{shard.SplitTrain, shard.SplitValid, shard.SplitTest}
 	}
 	for _, n := range names {
-		f, err := os.CreateTemp("", "granary-"+n+"-*.parquet")
+		f, err := os.CreateTemp(dir, "granary-"+n+"-*.parquet")
 		if err != nil {
 			s.abort()
 			return nil, err

@@ -141,7 +141,7 @@ func (a *Activities) PartitionSpine(ctx context.Context, in PartitionSpineInput)
 	if err != nil {
 		return PartitionResult{}, toTemporal(err)
 	}
-	dir, err := os.MkdirTemp("", "granary-spine-*")
+	dir, err := os.MkdirTemp(a.TempDir, "granary-spine-*")
 	if err != nil {
 		return PartitionResult{}, err
 	}

@@ -74,7 +74,7 @@ func (a *Activities) ConvertSource(ctx context.Context, in ConvertSourceInput) (
 	}
 	defer src.close()
 
-	tmp, err := os.CreateTemp("", "granary-convert-*.parquet")
+	tmp, err := os.CreateTemp(a.TempDir, "granary-convert-*.parquet")
 	if err != nil {
 		return ConvertSourceResult{}, err
 	}
@@ -164,6 +164,14 @@ func (a *Activities) CommitVersion(ctx context.Context, in CommitVersionInput) (
 	if err != nil {
 		return CommitVersionResult{}, toTemporal(err)
 	}
+	if !created && activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1 {
+		// An earlier attempt of this same run may have written the
+		// manifest before its worker died: then this run still created
+		// the version, unless another run has a record of it.
+		if created, err = createdByRun(ctx, l, in, id); err != nil {
+			return CommitVersionResult{}, toTemporal(err)
+		}
+	}
 	err = l.RecordProvenance(ctx, in.Kind, in.Name, lake.Provenance{
 		Version: id, WorkflowID: in.Workflow, RunID: in.RunID, User: in.User, Host: in.Host,
 		CodeVersion: buildinfo.String(), At: a.now(), Sources: in.Sources,
@@ -172,6 +180,24 @@ func (a *Activities) CommitVersion(ctx context.Context, in CommitVersionInput) (
 		return CommitVersionResult{}, toTemporal(err)
 	}
 	return CommitVersionResult{Version: id, Created: created, Rows: m.Rows, Bytes: m.Bytes}, nil
+}
+
+// createdByRun reports whether every provenance record of version id (if
+// any) belongs to in's run.
+func createdByRun(ctx context.Context, l *lake.Lake, in CommitVersionInput, id string) (bool, error) {
+	if in.RunID == "" {
+		return false, nil
+	}
+	provs, err := l.Provenances(ctx, in.Kind, in.Name, id)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range provs {
+		if p.RunID != in.RunID {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // MoveRefs moves each ref to the version by compare-and-swap. Retrying is

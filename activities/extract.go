@@ -146,7 +146,7 @@ func (a *Activities) PartitionSourceFile(ctx context.Context, in PartitionInput)
 			return PartitionResult{}, toTemporal(err)
 		}
 	}
-	dir, err := os.MkdirTemp("", "granary-partition-*")
+	dir, err := os.MkdirTemp(a.TempDir, "granary-partition-*")
 	if err != nil {
 		return PartitionResult{}, err
 	}
@@ -183,7 +183,7 @@ func (a *Activities) SortShard(ctx context.Context, in SortShardInput) (SortShar
 		}
 		inputs = append(inputs, shard.Input{R: rr, Size: rr.Size()})
 	}
-	tmp, err := os.CreateTemp("", "granary-shard-*.parquet")
+	tmp, err := os.CreateTemp(a.TempDir, "granary-shard-*.parquet")
 	if err != nil {
 		return SortShardResult{}, err
 	}

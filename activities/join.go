@@ -66,7 +66,7 @@ func (a *Activities) JoinShard(ctx context.Context, in JoinShardInput) (JoinShar
 	}
 
 	outSchema := tabular.Schema{Columns: append([]tabular.Column{{Name: RowIDColumn, Type: tabular.Int64}}, v.Outputs...)}
-	tmp, err := os.CreateTemp("", "granary-join-*.parquet")
+	tmp, err := os.CreateTemp(a.TempDir, "granary-join-*.parquet")
 	if err != nil {
 		return JoinShardResult{}, err
 	}

@@ -75,7 +75,7 @@ func (a *Activities) StageSource(ctx context.Context, in StageSourceInput) (Stag
 		return StageSourceResult{}, toTemporal(fmt.Errorf("%s: %w", src.URL, err))
 	}
 	defer rc.Close()
-	tmp, err := os.CreateTemp("", "granary-stage-*")
+	tmp, err := os.CreateTemp(a.TempDir, "granary-stage-*")
 	if err != nil {
 		return StageSourceResult{}, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/granaryml/granary/activities"
 	"github.com/granaryml/granary/internal/objstore"
+	"github.com/granaryml/granary/internal/spool"
 	"github.com/granaryml/granary/workflows"
 )
 
@@ -27,6 +28,9 @@ type Options struct {
 	// shards' worth of memory) one process runs at once.
 	MaxConcurrentActivities int
 	Identity                string // default host@pid
+	// TempDir is where per-process spool directories live ("" = the
+	// system temp dir).
+	TempDir string
 }
 
 // New returns a worker with every granary workflow and activity
@@ -47,11 +51,17 @@ func New(opts Options) (sdkworker.Worker, error) {
 	if opts.MaxConcurrentActivities <= 0 {
 		opts.MaxConcurrentActivities = 4
 	}
+	tmp, _, err := spool.ProcessDir(opts.TempDir)
+	if err != nil {
+		return nil, err
+	}
 	w := sdkworker.New(opts.Client, opts.TaskQueue, sdkworker.Options{
 		Identity:                           opts.Identity,
 		MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
 	})
-	Register(w, activities.New(opts.Store, opts.Identity))
+	acts := activities.New(opts.Store, opts.Identity)
+	acts.TempDir = tmp
+	Register(w, acts)
 	return w, nil
 }
 

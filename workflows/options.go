@@ -13,10 +13,12 @@ const TaskQueue = "granary"
 
 // shortIO is for activities that touch a few small objects: they either
 // finish in seconds or the lake is unreachable, in which case retrying
-// with backoff for a while is exactly what an operator wants.
+// with backoff for a while is exactly what an operator wants. They do not
+// heartbeat, so their start-to-close timeout is what notices a dead
+// worker: keep it at the 20 seconds longIO's heartbeat timeout promises.
 func shortIO(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
+		StartToCloseTimeout: 20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,

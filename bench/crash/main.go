@@ -50,6 +50,7 @@ const (
 
 type runReport struct {
 	Version          string   `json:"version"`
+	Created          bool     `json:"created"` // what the workflow reported (false would say the version pre-existed)
 	Seconds          float64  `json:"seconds"`          // launch of the import to its result
 	WorkflowSeconds  float64  `json:"workflow_seconds"` // the server's start-to-close
 	RowsPerS         float64  `json:"rows_per_s"`
@@ -79,7 +80,7 @@ func main() {
 	kills := flag.Int("kills", 5, "SIGKILLs of the worker during the second import")
 	seed := flag.Uint64("seed", 0, "kill schedule seed (0: time-based; printed either way)")
 	minDelay := flag.Duration("min-delay", 20*time.Millisecond, "shortest wait between a worker getting work and its kill")
-	maxDelay := flag.Duration("max-delay", 0, "longest such wait (default: 1s per 200k rows, about the length of the whole import)")
+	maxDelay := flag.Duration("max-delay", 0, "longest such wait (default: 0.7s per 200k rows, about half the whole import)")
 	granary := flag.String("granary", "", "granary binary for the workers (default: built from this module into a temp dir)")
 	keep := flag.Bool("keep", false, "keep the temp dir (CSV, worker logs, MinIO data) and print its path")
 	flag.Parse()
@@ -91,7 +92,7 @@ func main() {
 		*seed = uint64(time.Now().UnixNano())
 	}
 	if *maxDelay == 0 {
-		*maxDelay = time.Duration(float64(time.Second) * float64(*rows) / 200_000)
+		*maxDelay = time.Duration(float64(700*time.Millisecond) * float64(*rows) / 200_000)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -140,7 +141,12 @@ func run(ctx context.Context, rows, kills int, seed uint64, minDelay, maxDelay t
 	}
 	log.Printf("crash: wrote %s (%.1f MB)", csvPath, float64(rep.CSVBytes)/1e6)
 
-	minio, err := devstack.StartMinio(ctx, devstack.MinioOptions{DataDir: filepath.Join(dir, "minio")})
+	mlog, err := os.Create(filepath.Join(dir, "minio.log"))
+	if err != nil {
+		return rep, err
+	}
+	defer mlog.Close()
+	minio, err := devstack.StartMinio(ctx, devstack.MinioOptions{DataDir: filepath.Join(dir, "minio"), Log: mlog})
 	if err != nil {
 		return rep, err
 	}
@@ -194,7 +200,12 @@ type bench struct {
 // lake prefix name.
 func (b bench) run(ctx context.Context, name string, kills int) (runReport, error) {
 	var rr runReport
-	srv, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{SearchAttributes: workflows.SearchAttributeNames()})
+	serverLog, err := os.Create(filepath.Join(b.dir, "logs-"+name, "temporal.log"))
+	if err != nil {
+		return rr, err
+	}
+	defer serverLog.Close()
+	srv, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{SearchAttributes: workflows.SearchAttributeNames(), Log: serverLog})
 	if err != nil {
 		return rr, err
 	}
@@ -238,12 +249,13 @@ func (b bench) run(ctx context.Context, name string, kills int) (runReport, erro
 			return res.WorkflowID, nil
 		},
 		Kills: kills, MinDelay: b.minDelay, MaxDelay: b.maxDelay, Rand: b.rng,
+		Steps:  []string{"InferSchema", "ConvertSource", "ComputeStats", "CommitVersion", "MoveRefs"},
 		Before: "ComputeStats", LastBefore: "MoveRefs",
 		ProgressQuery: workflows.ProgressQuery,
 		Timeout:       30 * time.Minute,
 		Logf:          log.Printf,
 	}.Run(ctx)
-	rr.Version = out.Version
+	rr.Version, rr.Created = out.Version, out.Created
 	rr.Seconds = out.Elapsed.Seconds()
 	rr.WorkflowSeconds = out.Workflow.Seconds()
 	if rr.Seconds > 0 {
@@ -271,8 +283,8 @@ func printSummary(rep *report) {
 		name string
 		r    runReport
 	}{{"uninterrupted", rep.Uninterrupted}, {fmt.Sprintf("%d kills", len(rep.WithKills.Kills)), rep.WithKills}} {
-		fmt.Fprintf(w, "  %-14s %8.1fs  (workflow %6.1fs)  %9.0f rows/s  version %s  workers %d  reader %d before / %d after, %d violations\n",
-			r.name, r.r.Seconds, r.r.WorkflowSeconds, r.r.RowsPerS, lake.ShortID(r.r.Version), r.r.Workers, r.r.ReaderBefore, r.r.ReaderAfter, len(r.r.ReaderViolations))
+		fmt.Fprintf(w, "  %-14s %8.1fs  (workflow %6.1fs)  %9.0f rows/s  version %s (created %v)  workers %d  reader %d before / %d after, %d violations\n",
+			r.name, r.r.Seconds, r.r.WorkflowSeconds, r.r.RowsPerS, lake.ShortID(r.r.Version), r.r.Created, r.r.Workers, r.r.ReaderBefore, r.r.ReaderAfter, len(r.r.ReaderViolations))
 	}
 	for _, k := range rep.WithKills.Kills {
 		fmt.Fprintf(w, "    %s\n", k)

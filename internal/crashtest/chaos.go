@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,11 +25,14 @@ import (
 // [MinDelay, MaxDelay] and kills it wherever it is: mid-conversion,
 // mid-upload, between steps, or just after an activity finished.
 //
-// A kill interrupts one step, which the retry redoes, but a long delay can
-// let the workflow run to its end before the planned kills are done. So
-// the delay is cut short when the workflow schedules Before (for every kill
-// but the last) or LastBefore (for the last kill): the kill then lands as
-// that step begins, and enough work is left for the kills after it.
+// A kill makes the retry redo the step it interrupted, but a long delay
+// could let the workflow run to its end before the planned kills are done.
+// So a delay is cut short, and the kill happens at once, when the workflow
+// schedules a step it must not reach yet: Before for every kill but the
+// last, LastBefore (its last step) for the last one. A kill whose wait
+// began at or past that step may let the workflow advance one more step
+// if steps enough remain for the kills after it (see limit), so kills
+// move through the workflow instead of piling up at one boundary.
 type Chaos struct {
 	Client     client.Client
 	WorkflowID string
@@ -37,18 +41,22 @@ type Chaos struct {
 	MinDelay   time.Duration
 	MaxDelay   time.Duration
 	Rand       *rand.Rand
-	// Before and LastBefore are activity type names (see above); empty
-	// means no limit.
+	// Steps are the workflow's activity type names in the order it runs
+	// them; Before and LastBefore name two of them. With no Steps, delays
+	// are never cut short.
+	Steps      []string
 	Before     string
 	LastBefore string
 	// ProgressQuery, if set, is a query answering a JSON object with a
 	// "phase" field; each kill records the phase it interrupted.
 	ProgressQuery string
 	// ResumeTimeout bounds the wait for a restarted worker to get work
-	// (default 2 minutes: a kill mid-activity costs the heartbeat timeout
+	// (default 3 minutes: a kill mid-activity costs the heartbeat timeout
 	// plus retry backoff, one in a short activity its start-to-close).
 	ResumeTimeout time.Duration
 	Logf          func(format string, args ...any)
+
+	progress int // index in Steps of the latest step seen scheduled, -1 before any
 }
 
 // Kill is one SIGKILL of a worker while the workflow was running.
@@ -56,21 +64,25 @@ type Kill struct {
 	N      int
 	At     time.Duration // since Chaos.Run began
 	Waited time.Duration // until this worker got work: what the previous kill cost
-	Delay  time.Duration // random delay after the worker got work
-	Cut    string        // set when the delay was cut short as this activity was scheduled
+	Delay  time.Duration // after the worker got work
+	Cut    string        // set when the delay was cut short as this step was scheduled
 	Worker int
 	Pid    int
-	Phase  string // the workflow's own progress phase, "?" if it did not answer
+	Phase  string // the workflow's own progress phase: "?" if it did not answer, "" if not asked (Cut)
 	Hit    string // what the killed worker was doing, from the server's view
 }
 
 func (k Kill) String() string {
 	cut := ""
 	if k.Cut != "" {
-		cut = " (cut short: " + k.Cut + " scheduled)"
+		cut = " (cut short: " + k.Cut + ")"
 	}
-	return fmt.Sprintf("kill %d at %v: worker %d (pid %d) got work after %v, killed %v later%s; phase %q; hit %s",
-		k.N, k.At.Round(time.Millisecond), k.Worker, k.Pid, k.Waited.Round(time.Millisecond), k.Delay.Round(time.Millisecond), cut, k.Phase, k.Hit)
+	phase := ""
+	if k.Phase != "" {
+		phase = fmt.Sprintf("; phase %q", k.Phase)
+	}
+	return fmt.Sprintf("kill %d at %v: worker %d (pid %d) got work after %v, killed %v later%s%s; hit %s",
+		k.N, k.At.Round(time.Millisecond), k.Worker, k.Pid, k.Waited.Round(time.Millisecond), k.Delay.Round(time.Millisecond), cut, phase, k.Hit)
 }
 
 // ErrFinishedEarly means the workflow ended before every planned kill:
@@ -81,11 +93,12 @@ var ErrFinishedEarly = errors.New("crashtest: workflow ended before all kills")
 // the worker left running.
 func (c *Chaos) Run(ctx context.Context, w *Worker) ([]Kill, *Worker, error) {
 	if c.ResumeTimeout <= 0 {
-		c.ResumeTimeout = 2 * time.Minute
+		c.ResumeTimeout = 3 * time.Minute
 	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
 	}
+	c.progress = -1
 	start := time.Now()
 	var kills []Kill
 	for n := 1; n <= c.Kills; n++ {
@@ -94,23 +107,25 @@ func (c *Chaos) Run(ctx context.Context, w *Worker) ([]Kill, *Worker, error) {
 			return kills, w, fmt.Errorf("before kill %d: %w", n, err)
 		}
 		k := Kill{N: n, Waited: time.Since(waitStart), Worker: w.N, Pid: w.Pid()}
-		k.Delay = c.MinDelay
+		delay := c.MinDelay
 		if span := c.MaxDelay - c.MinDelay; span > 0 {
-			k.Delay += time.Duration(c.Rand.Int64N(int64(span)))
+			delay += time.Duration(c.Rand.Int64N(int64(span)))
 		}
-		limit := c.Before
-		if n == c.Kills {
-			limit = c.LastBefore
-		}
-		if cut, err := c.sleepUntil(ctx, k.Delay, limit); err != nil {
-			return kills, w, fmt.Errorf("before kill %d: %w", n, err)
-		} else if cut > 0 {
-			k.Delay, k.Cut = cut, limit
-		}
-		k.Phase = c.phase(ctx)
-		d, err := c.Client.DescribeWorkflowExecution(ctx, c.WorkflowID, "")
+		limit := c.limit(n)
+		waited, cut, err := c.sleepUntil(ctx, delay, limit)
 		if err != nil {
-			return kills, w, fmt.Errorf("describe before kill %d: %w", n, err)
+			return kills, w, fmt.Errorf("before kill %d: %w", n, err)
+		}
+		k.Delay, k.Cut = waited, cut
+		if cut == "" {
+			// The query is a round trip through the worker (tens of
+			// milliseconds); a kill cut short at a step boundary must not
+			// wait for it, the step may be that short.
+			k.Phase = c.phase(ctx)
+		}
+		d, err := c.describe(ctx)
+		if err != nil {
+			return kills, w, fmt.Errorf("before kill %d: %w", n, err)
 		}
 		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			return kills, w, fmt.Errorf("%w: %s before kill %d of %d (phase %q)", ErrFinishedEarly, st, n, c.Kills, k.Phase)
@@ -129,28 +144,59 @@ func (c *Chaos) Run(ctx context.Context, w *Worker) ([]Kill, *Worker, error) {
 	return kills, w, nil
 }
 
-// sleepUntil waits d, polling the workflow; it returns early, with the
-// time waited, once activity limit is pending. It fails if the workflow
-// ends meanwhile.
-func (c *Chaos) sleepUntil(ctx context.Context, d time.Duration, limit string) (time.Duration, error) {
+// limit is the index in Steps of the first step kill n must come before:
+// Before for all kills but the last, LastBefore for the last. A kill
+// whose wait begins at or past its limit may let the workflow advance one
+// more step, as long as every later kill still has a step left before
+// LastBefore; otherwise it kills at once. Either way the workflow never
+// gets past LastBefore before the last kill. -1 means no limit,
+// len(Steps) "at once".
+func (c *Chaos) limit(n int) int {
+	if len(c.Steps) == 0 {
+		return -1
+	}
+	last := slices.Index(c.Steps, c.LastBefore)
+	if last < 0 {
+		last = len(c.Steps) - 1
+	}
+	i := slices.Index(c.Steps, c.Before)
+	if n == c.Kills || i < 0 || i > last {
+		i = last
+	}
+	if i <= c.progress {
+		i = c.progress + 1
+		if i > last-(c.Kills-n) {
+			return len(c.Steps)
+		}
+	}
+	return i
+}
+
+// sleepUntil waits d, watching the workflow, and returns how long it
+// waited and, if it stopped early, why: step limit (an index in Steps)
+// was scheduled. It fails if the workflow ends meanwhile.
+func (c *Chaos) sleepUntil(ctx context.Context, d time.Duration, limit int) (time.Duration, string, error) {
 	start := time.Now()
+	if limit >= len(c.Steps) && len(c.Steps) > 0 {
+		return 0, "at once: the kills after it need the steps left", nil
+	}
 	for {
-		desc, err := c.Client.DescribeWorkflowExecution(ctx, c.WorkflowID, "")
+		desc, err := c.describe(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("describe %s: %w", c.WorkflowID, err)
+			return 0, "", err
 		}
 		if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			return 0, fmt.Errorf("%w: %s", ErrFinishedEarly, st)
+			return 0, "", fmt.Errorf("%w: %s", ErrFinishedEarly, st)
 		}
-		if limit != "" && pending(desc, limit) {
-			return time.Since(start), nil
+		if limit >= 0 && c.progress >= limit {
+			return time.Since(start), c.Steps[c.progress] + " scheduled", nil
 		}
 		left := d - time.Since(start)
 		if left <= 0 {
-			return 0, nil
+			return time.Since(start), "", nil
 		}
 		if err := sleep(ctx, min(left, pollFast)); err != nil {
-			return 0, err
+			return 0, "", err
 		}
 	}
 }
@@ -159,13 +205,29 @@ func (c *Chaos) sleepUntil(ctx context.Context, d time.Duration, limit string) (
 // last steps of an import take tens of milliseconds.
 const pollFast = 10 * time.Millisecond
 
-func pending(d *workflowservice.DescribeWorkflowExecutionResponse, activity string) bool {
-	for _, a := range d.GetPendingActivities() {
-		if a.GetActivityType().GetName() == activity {
-			return true
+// describe asks the server for the workflow's state, riding out slow or
+// failed calls (a loaded 2-core machine can stall one past the SDK's RPC
+// timeout), and records the furthest step seen scheduled.
+func (c *Chaos) describe(ctx context.Context) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		d, err := c.Client.DescribeWorkflowExecution(ctx, c.WorkflowID, "")
+		if err == nil {
+			for _, a := range d.GetPendingActivities() {
+				if i := slices.Index(c.Steps, a.GetActivityType().GetName()); i > c.progress {
+					c.progress = i
+				}
+			}
+			return d, nil
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return nil, fmt.Errorf("describe %s: %w", c.WorkflowID, err)
+		}
+		c.Logf("describe %s: %v (retrying)", c.WorkflowID, err)
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return nil, err
 		}
 	}
-	return false
 }
 
 // waitForWork polls until w runs an activity or a workflow task of the
@@ -174,9 +236,9 @@ func (c *Chaos) waitForWork(ctx context.Context, w *Worker) error {
 	ctx, cancel := context.WithTimeout(ctx, c.ResumeTimeout)
 	defer cancel()
 	for {
-		d, err := c.Client.DescribeWorkflowExecution(ctx, c.WorkflowID, "")
+		d, err := c.describe(ctx)
 		if err != nil {
-			return fmt.Errorf("describe %s: %w", c.WorkflowID, err)
+			return fmt.Errorf("worker %d got no work within %v: %w", w.N, c.ResumeTimeout, err)
 		}
 		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			return fmt.Errorf("%w: %s", ErrFinishedEarly, st)

@@ -29,7 +29,8 @@ type Scenario struct {
 	MinDelay      time.Duration
 	MaxDelay      time.Duration
 	Rand          *rand.Rand
-	Before        string // see Chaos
+	Steps         []string // see Chaos
+	Before        string
 	LastBefore    string
 	ProgressQuery string
 	// Timeout bounds the wait for the workflow's result after the kills.
@@ -85,7 +86,7 @@ func (s Scenario) Run(ctx context.Context) (out Outcome, err error) {
 		chaos := &Chaos{
 			Client: s.Client, WorkflowID: out.WorkflowID, Workers: s.Workers,
 			Kills: s.Kills, MinDelay: s.MinDelay, MaxDelay: s.MaxDelay, Rand: s.Rand,
-			Before: s.Before, LastBefore: s.LastBefore,
+			Steps: s.Steps, Before: s.Before, LastBefore: s.LastBefore,
 			ProgressQuery: s.ProgressQuery, Logf: s.Logf,
 		}
 		out.Kills, w, err = chaos.Run(ctx, w)
