@@ -24,6 +24,10 @@ type Activities struct {
 	// system temp dir. Workers use a per-process directory (package
 	// spool) so a killed worker's leftovers are swept by the next one.
 	TempDir string
+	// ServeURLs are serving endpoints to notify when a model alias moves
+	// (GRANARY_SERVE_NOTIFY, comma separated); ServeToken authenticates.
+	ServeURLs  []string
+	ServeToken string
 }
 
 // New returns the activities bound to a lake store.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/granaryml/granary/features"
 	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/modelgate"
 	"github.com/granaryml/granary/internal/objstore"
 	"github.com/granaryml/granary/internal/tabular"
 )
@@ -42,13 +43,13 @@ func toTemporal(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSchemaMismatch, err)
 	case errors.Is(err, features.ErrInvalidSpec):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
-	case errors.Is(err, tabular.ErrBadInput), errors.Is(err, lake.ErrInvalidName), errors.Is(err, lake.ErrAmbiguous):
+	case errors.Is(err, tabular.ErrBadInput), errors.Is(err, lake.ErrInvalidName), errors.Is(err, lake.ErrAmbiguous), errors.Is(err, modelgate.ErrInvalidGate):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
 	case errors.Is(err, lake.ErrNotFound):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, err)
 	case errors.Is(err, lake.ErrConflict):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeConflict, err)
-	case errors.Is(err, lake.ErrCorrupt):
+	case errors.Is(err, lake.ErrCorrupt), errors.Is(err, lake.ErrDigestMismatch):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeCorrupt, err)
 	}
 	return err

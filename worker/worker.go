@@ -79,6 +79,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.CommitDataset, workflow.RegisterOptions{Name: workflows.CommitDatasetWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.ExtractFeatures, workflow.RegisterOptions{Name: workflows.ExtractWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.BuildTrainingData, workflow.RegisterOptions{Name: workflows.BuildWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.PromoteModel, workflow.RegisterOptions{Name: workflows.PromoteWorkflowName})
 }
 
 // DefaultIdentity is host@pid, what operators see as the worker in the UI.

@@ -1,0 +1,105 @@
+package activities
+
+import (
+	"time"
+
+	"github.com/granaryml/granary/internal/lake"
+)
+
+// PromoteRequest asks to point a model alias at a version.
+type PromoteRequest struct {
+	ID              string        `json:"id"` // unique per request; names its audit events
+	Model           string        `json:"model"`
+	Version         string        `json:"version"`
+	Alias           string        `json:"alias"`
+	Gates           []string      `json:"gates,omitempty"`
+	RequireApproval bool          `json:"require_approval,omitempty"`
+	ApprovalTimeout time.Duration `json:"approval_timeout,omitempty"`
+	By              string        `json:"by,omitempty"`
+	Reason          string        `json:"reason,omitempty"`
+	// Rollback requests skip the gates: they restore a version that was
+	// already in production.
+	Rollback bool `json:"rollback,omitempty"`
+}
+
+// AuditInput records one audit event.
+type AuditInput struct {
+	Event lake.AuditEvent `json:"event"`
+}
+
+// VerifyModelInput names the candidate.
+type VerifyModelInput struct {
+	Model   string `json:"model"`
+	Version string `json:"version"`
+}
+
+// VerifyModelResult is what verification found.
+type VerifyModelResult struct {
+	Files   int                `json:"files"`
+	Bytes   int64              `json:"bytes"`
+	Lineage []lake.Input       `json:"lineage,omitempty"`
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+}
+
+// ChampionInput names an alias.
+type ChampionInput struct {
+	Model string `json:"model"`
+	Alias string `json:"alias"`
+}
+
+// ChampionResult is the version an alias points at now (empty when the
+// alias does not exist yet) and its metrics.
+type ChampionResult struct {
+	Version string             `json:"version,omitempty"`
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+}
+
+// GatesInput evaluates gate expressions.
+type GatesInput struct {
+	Gates     []string           `json:"gates"`
+	Candidate map[string]float64 `json:"candidate"`
+	Champion  map[string]float64 `json:"champion,omitempty"` // nil: no champion
+}
+
+// GateResult is one gate's verdict.
+type GateResult struct {
+	Gate    string `json:"gate"`
+	Passed  bool   `json:"passed"`
+	Skipped bool   `json:"skipped,omitempty"` // refers to a champion that does not exist
+	Detail  string `json:"detail,omitempty"`
+}
+
+// GatesResult lists every verdict.
+type GatesResult struct {
+	Passed  bool         `json:"passed"`
+	Results []GateResult `json:"results"`
+}
+
+// MoveAliasInput moves a model alias by compare-and-swap: From is the
+// version the promotion saw (empty: the alias must not exist).
+type MoveAliasInput struct {
+	Model    string `json:"model"`
+	Alias    string `json:"alias"`
+	From     string `json:"from,omitempty"`
+	To       string `json:"to"`
+	By       string `json:"by,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Workflow string `json:"workflow,omitempty"`
+}
+
+// MoveAliasResult is the move made.
+type MoveAliasResult struct {
+	Move lake.RefMove `json:"move"`
+}
+
+// NotifyInput tells serving that an alias moved.
+type NotifyInput struct {
+	Model   string `json:"model"`
+	Alias   string `json:"alias"`
+	Version string `json:"version"`
+}
+
+// NotifyResult says who was told.
+type NotifyResult struct {
+	Notified []string `json:"notified,omitempty"`
+}
