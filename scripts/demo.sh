@@ -76,7 +76,22 @@ step "10. build the churn training set: exact point-in-time join onto the labels
 ls -R "$STATE/training/churn" | head -12
 "$GRANARY" dataset show training.churn | head -30
 
-step "11. find the runs the way an operator would"
+step "11. register two model versions trained on it, promote through gates and an approval"
+printf 'churn model v1\n' > "$STATE/model-v1.bin"; printf '{"auc": 0.81, "loss": 0.42}' > "$STATE/metrics-v1.json"
+printf 'churn model v2\n' > "$STATE/model-v2.bin"; printf '{"auc": 0.84, "loss": 0.39}' > "$STATE/metrics-v2.json"
+V1=$("$GRANARY" --output json model register churn "$STATE/model-v1.bin" --metrics "$STATE/metrics-v1.json" --dataset training.churn --framework demo | sed -n 's/.*"version": "\(.*\)".*/\1/p')
+V2=$("$GRANARY" --output json model register churn "$STATE/model-v2.bin" --metrics "$STATE/metrics-v2.json" --dataset training.churn --framework demo | sed -n 's/.*"version": "\(.*\)".*/\1/p')
+"$GRANARY" model promote "churn@$V1" --to prod --gate 'auc >= 0.8' --wait
+"$GRANARY" model promote "churn@$V2" --to prod --gate 'auc >= champion.auc - 0.01' --require-approval
+for _ in $(seq 1 50); do "$GRANARY" model status churn --alias prod | grep -q 'step approval' && break; sleep 0.2; done
+"$GRANARY" model status churn --alias prod
+"$GRANARY" model approve "churn@$V2" --alias prod --by demo --comment "offline eval looks good"
+for _ in $(seq 1 50); do "$GRANARY" model status churn --alias prod | grep -q 'no promotion running' && break; sleep 0.2; done
+"$GRANARY" model list
+"$GRANARY" model show churn@prod
+"$GRANARY" model history churn --alias prod
+
+step "12. find the runs the way an operator would"
 "$GRANARY" runs list --limit 10
 
 step "done: stopping the stack"

@@ -163,6 +163,7 @@ func scenarios() []scenario {
 			input: importOf("orders", map[string]string{"bad.csv": "id,amount\n1,2\n3\n"})},
 		{file: "extract-two-files", workflow: workflows.ExtractWorkflowName, input: extractInput},
 		{file: "build-two-views", workflow: workflows.BuildWorkflowName, input: buildInput},
+		{file: "promote-gated", workflow: workflows.PromoteWorkflowName, input: promoteInput},
 	}
 }
 
@@ -265,6 +266,32 @@ func buildInput(store objstore.Store) (any, error) {
 		return nil, err
 	}
 	return workflows.BuildInput{Project: "shop", SpecVersion: specID, Set: "labels_set", SpineVersion: spine, ViewVersions: map[string]string{"user_events": view}}, nil
+}
+
+// promoteInput registers two versions of a model and queues a first
+// promotion and a gated one to prod.
+func promoteInput(store objstore.Store) (any, error) {
+	ctx := context.Background()
+	l := lake.New(store)
+	var versions []string
+	for i, auc := range []float64{0.8, 0.82} {
+		content := fmt.Sprintf("weights %d", i)
+		d, n, _ := lake.HashReader(strings.NewReader(content))
+		if _, err := l.PutBlob(ctx, d, strings.NewReader(content), n); err != nil {
+			return nil, err
+		}
+		files := []lake.File{{Digest: d, Bytes: n, Partition: "model.bin"}}
+		id, _, err := l.CommitManifest(ctx, &lake.Manifest{Kind: lake.KindModel, Name: "churn", Files: files,
+			Artifact: &lake.Artifact{Digest: activities.ArtifactDigest(files), Bytes: n, Files: 1, Metrics: map[string]float64{"auc": auc}}})
+		if err != nil {
+			return nil, err
+		}
+		versions = append(versions, id)
+	}
+	return workflows.PromoteInput{Model: "churn", Alias: "prod", Queue: []activities.PromoteRequest{
+		{ID: "r1", Model: "churn", Version: versions[0], Alias: "prod", Gates: []string{"auc >= 0.75"}},
+		{ID: "r2", Model: "churn", Version: versions[1], Alias: "prod", Gates: []string{"auc >= champion.auc"}},
+	}}, nil
 }
 
 var eventsSchema = tabular.Schema{Columns: []tabular.Column{
