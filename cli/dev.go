@@ -15,6 +15,7 @@ import (
 
 	"github.com/granaryml/granary/internal/devstack"
 	"github.com/granaryml/granary/internal/objstore/storeurl"
+	gworker "github.com/granaryml/granary/worker"
 	"github.com/granaryml/granary/workflows"
 )
 
@@ -135,7 +136,7 @@ func runDev(c *ucli.Context) error {
 	defer os.Remove(infoPath)
 	printDevBanner(c.App.Writer, info)
 
-	werr := runWorker(ctx, tc, store, 4, log)
+	werr := runWorker(ctx, tc, gworker.Options{Store: store, MaxConcurrentActivities: 4}, log)
 	fprintf(log, "granary dev: shutting down\n")
 	return werr
 }

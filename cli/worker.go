@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	ucli "github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/client"
 
-	"github.com/granaryml/granary/internal/objstore"
 	gworker "github.com/granaryml/granary/worker"
 	"github.com/granaryml/granary/workflows"
 )
@@ -27,6 +27,7 @@ Examples:
    GRANARY_TEMPORAL_ADDRESS=temporal:7233 GRANARY_LAKE=file:///data/lake granary worker`,
 		Flags: []ucli.Flag{
 			&ucli.IntFlag{Name: "max-activities", Value: 4, Usage: "at most `N` activities at once in this process", EnvVars: []string{"GRANARY_MAX_ACTIVITIES"}},
+			&ucli.StringSliceFlag{Name: "serve-notify", Usage: "serving base `URL`s to notify when a model alias moves (token from GRANARY_SERVE_NOTIFY_TOKEN)", EnvVars: []string{"GRANARY_SERVE_NOTIFY"}},
 		},
 		Action: func(c *ucli.Context) error {
 			tc, err := dialTemporal(c.Context, c)
@@ -40,15 +41,17 @@ Examples:
 			}
 			fprintf(c.App.ErrWriter, "granary worker: task queue %q on %s (namespace %s), lake %s\n",
 				workflows.TaskQueue, c.String(flagTemporalAddress), c.String(flagNamespace), store)
-			return runWorker(c.Context, tc, store, c.Int("max-activities"), c.App.ErrWriter)
+			return runWorker(c.Context, tc, gworker.Options{Store: store, MaxConcurrentActivities: c.Int("max-activities"),
+				ServeURLs: c.StringSlice("serve-notify"), ServeToken: os.Getenv("GRANARY_SERVE_NOTIFY_TOKEN")}, c.App.ErrWriter)
 		},
 	}
 }
 
 // runWorker serves until ctx is canceled, then stops the worker, which
 // waits for running activities' grace period before returning.
-func runWorker(ctx context.Context, tc client.Client, store objstore.Store, maxActivities int, log io.Writer) error {
-	w, err := gworker.New(gworker.Options{Client: tc, Store: store, MaxConcurrentActivities: maxActivities})
+func runWorker(ctx context.Context, tc client.Client, opts gworker.Options, log io.Writer) error {
+	opts.Client = tc
+	w, err := gworker.New(opts)
 	if err != nil {
 		return err
 	}

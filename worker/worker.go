@@ -31,6 +31,10 @@ type Options struct {
 	// TempDir is where per-process spool directories live ("" = the
 	// system temp dir).
 	TempDir string
+	// ServeURLs are serving endpoints PromoteModel notifies when an alias
+	// moves; ServeToken is the bearer token they accept.
+	ServeURLs  []string
+	ServeToken string
 }
 
 // New returns a worker with every granary workflow and activity
@@ -61,6 +65,7 @@ func New(opts Options) (sdkworker.Worker, error) {
 	})
 	acts := activities.New(opts.Store, opts.Identity)
 	acts.TempDir = tmp
+	acts.ServeURLs, acts.ServeToken = opts.ServeURLs, opts.ServeToken
 	Register(w, acts)
 	return w, nil
 }

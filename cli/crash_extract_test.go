@@ -1,0 +1,154 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/granaryml/granary/internal/crashtest"
+	"github.com/granaryml/granary/internal/devstack/devtest"
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/workflows"
+)
+
+const (
+	extractCrashFiles  = 3       // source files: one partition activity each
+	extractCrashRows   = 150_000 // per file
+	extractCrashShards = 8       // one sort activity each
+	extractCrashKills  = 3
+)
+
+// TestExtractSurvivesWorkerKills is the crash-safety test of feature
+// extraction: against the real Temporal dev server and MinIO, the worker
+// process is SIGKILLed and restarted while ExtractFeatures turns 450k
+// orders in 3 source files into the user_orders view in 8 shards. Each
+// kill is aimed at one of the workflow's phases, picked at random from
+// partitioning, sorting, statistics and the commit (the commit always),
+// and lands at a random moment of it. The extraction must commit exactly
+// once the version an uninterrupted run commits, with the counts the
+// generated data says, and no reader polling view.user_orders@latest
+// meanwhile may ever see a partial version.
+//
+// Each kill of a running activity costs its heartbeat timeout (20s), so
+// the test takes about a minute and a half. GRANARY_CRASH_SEED=<seed from
+// the log> replays a kill schedule (as far as timing allows).
+func TestExtractSurvivesWorkerKills(t *testing.T) {
+	devtest.RequireIntegration(t, "temporal", "minio")
+	began := time.Now()
+	seed := crashSeed(t)
+	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
+	targets := crashtest.PickTargets(rng, crashtest.Extract.Phases(), extractCrashKills)
+	t.Logf("kill schedule seed %d (GRANARY_CRASH_SEED=%d replays it)", seed, seed)
+
+	data, err := crashtest.WriteFeatureData(t.TempDir(), extractCrashFiles, extractCrashRows, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := crashtest.Workload{Kind: crashtest.Extract, Data: data, Spec: exampleSpec(t), Shards: extractCrashShards}
+	want := data.Totals()
+
+	// The reference runs while the servers start and the binary builds.
+	refDir := t.TempDir()
+	refDone := make(chan struct{})
+	var ref featureReference
+	var refErr error
+	go func() {
+		defer close(refDone)
+		ref, refErr = runFeatureReference(context.Background(), refDir, w)
+	}()
+	t.Cleanup(func() { <-refDone })
+	st := startCrashStack(t)
+	w.Run = st.cli()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
+	defer cancel()
+	setup, err := st.workers.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepStart := time.Now()
+	prep, err := w.Prepare(ctx)
+	if err != nil {
+		t.Fatalf("preparing the extraction: %v (worker log:\n%s)", err, setup.Tail(4000))
+	}
+	prepTook := time.Since(prepStart)
+	<-refDone
+	if refErr != nil {
+		t.Fatal(refErr)
+	}
+	if prep.Orders != ref.Prepared.Orders || prep.Spec != ref.Prepared.Spec {
+		t.Fatalf("the crash run's inputs differ from the reference's: orders %s vs %s, spec %s vs %s",
+			lake.ShortID(prep.Orders), lake.ShortID(ref.Prepared.Orders), lake.ShortID(prep.Spec), lake.ShortID(ref.Prepared.Spec))
+	}
+	if ref.Extract.Rows != want.Kept || ref.Extract.RowsIn != want.Rows || ref.Extract.Filtered != want.Filtered || ref.Extract.DroppedNulls != want.Dropped {
+		t.Fatalf("reference extraction %+v; the generated data says %d rows in, %d kept, %d filtered, %d without time", ref.Extract, want.Rows, want.Kept, want.Filtered, want.Dropped)
+	}
+	t.Logf("reference: %d orders (%.1f MB CSV in %d files) -> %d rows in %d shards, %s, in %v in-process on a directory lake (import and extraction); the same import on the stack took %v",
+		want.Rows, float64(want.Bytes)/1e6, len(data.Orders), ref.Extract.Rows, ref.Extract.Shards, lake.ShortID(ref.Extract.Version), ref.Took.Round(time.Millisecond), prepTook.Round(time.Millisecond))
+
+	out, err := crashtest.Scenario{
+		Client: st.tc, Workers: st.workers, Worker: setup, Lake: st.lake, Dataset: w.Dataset(), Rows: w.Rows(),
+		Start: func(ctx context.Context) (string, error) {
+			id, _, _, err := w.Launch(ctx, false) // returns once started
+			return id, err
+		},
+		Kills: extractCrashKills, Targets: targets, Steps: crashtest.Extract.Steps(),
+		// Counted from the moment a (re)started worker has work in the
+		// target phase. Uninterrupted on the 2-core reference machine the
+		// extraction takes about 4s: partitioning 1.5s, sorting 1s, stats
+		// 0.5s, the commit under 0.1s (which has its own delays). A kill
+		// is cut short when the phase after its target begins, so it
+		// never lands later than that boundary.
+		MinDelay: 20 * time.Millisecond, MaxDelay: 1200 * time.Millisecond,
+		Rand:          rng,
+		ProgressQuery: workflows.ProgressQuery,
+		Timeout:       4 * time.Minute,
+		Logf:          t.Logf,
+	}.Run(ctx)
+	rep := out.Reader
+	t.Logf("reader: %d observations before the ref existed, %d of the complete version after; %d blobs re-hashed; %d violations",
+		rep.Before, rep.After, rep.Verified, len(rep.Violations))
+	for _, v := range rep.Violations {
+		t.Errorf("reader saw a partial or inconsistent version: %s", v)
+	}
+	if err != nil {
+		t.Fatalf("after %d kills: %v", len(out.Kills), err)
+	}
+	if len(out.Kills) < extractCrashKills {
+		t.Fatalf("only %d kills landed while the workflow ran, want %d", len(out.Kills), extractCrashKills)
+	}
+
+	// The crashed run produced exactly the uninterrupted run's version,
+	// with the counts the generated data says.
+	var res workflows.ExtractResult
+	if err := json.Unmarshal(out.Result, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Version != ref.Extract.Version || res.Rows != want.Kept || res.RowsIn != want.Rows || res.Filtered != want.Filtered ||
+		res.DroppedNulls != want.Dropped || res.Shards != extractCrashShards || res.Files != ref.Extract.Files || res.SourceVersion != prep.Orders {
+		t.Fatalf("crashed extraction gave %+v, uninterrupted %+v", res, ref.Extract)
+	}
+	if !res.Created {
+		t.Errorf("the crashed extraction reports created=false: the version existed before its commit")
+	}
+	if rep.After == 0 || len(rep.Versions) != 1 || rep.Versions[0] != ref.Extract.Version {
+		t.Errorf("reader should have seen exactly the reference version, saw %v (%d complete observations)", rep.Versions, rep.After)
+	}
+	checkSingleCommit(t, st.lake, w.Dataset(), res.Version, out.WorkflowID)
+	blobs := compareBlobs(t, st.store, ref.Store)
+
+	// Launching the same extraction again attaches to the finished run.
+	id, version, attached, err := w.Launch(t.Context(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !attached || version != res.Version || id != out.WorkflowID {
+		t.Errorf("re-running the extraction should attach to %s and report %s, got %s %s attached=%v", out.WorkflowID, lake.ShortID(res.Version), id, version, attached)
+	}
+
+	t.Logf("%d kills (target -> phase: %s), %d worker processes; extraction took %v from launch (workflow %v); %d blobs, as in the reference; temp files crashed workers left: %v; test took %v",
+		len(out.Kills), killPhases(out.Kills), st.workers.Count(), out.Elapsed.Round(time.Millisecond), out.Workflow.Round(time.Millisecond),
+		blobs, leftoverTempFiles(t, st.workerTmp), time.Since(began).Round(time.Second))
+}
