@@ -424,16 +424,31 @@ func modelDecisionCommand(verb, signal string) *ucli.Command {
 			}
 			defer tc.Close()
 			wfID := workflows.PromoteID(name, c.String("alias"))
-			st, err := promoteStatus(c, tc, wfID)
-			if err != nil {
+			desc, err := tc.DescribeWorkflowExecution(c.Context, wfID, "")
+			if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
 				return fmt.Errorf("no promotion to %s of model %s is running", c.String("alias"), name)
 			}
-			if st.Current == nil || st.Current.Version != id || st.Step != "approval" {
+			// The status query needs a worker; right after a worker restart
+			// none may answer for a few seconds, so retry before deciding.
+			var st workflows.PromoteStatus
+			var qerr error
+			for attempt := 0; attempt < 20; attempt++ {
+				if st, qerr = promoteStatus(c, tc, wfID); qerr == nil {
+					break
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+			if qerr == nil && (st.Current == nil || st.Current.Version != id || st.Step != "approval") {
 				cur := "nothing"
 				if st.Current != nil {
 					cur = fmt.Sprintf("%s@%s at step %s", name, lake.ShortID(st.Current.Version), st.Step)
 				}
 				return fmt.Errorf("%s@%s is not waiting for approval on %s (the alias workflow is running %s)", name, lake.ShortID(id), c.String("alias"), cur)
+			}
+			if qerr != nil {
+				// The workflow only acts on a decision naming the version it
+				// waits for, so sending it unconfirmed is safe.
+				p.infof("no worker answered the status query (%v); sending the decision anyway\n", qerr)
 			}
 			d := workflows.Decision{Version: id, By: c.String("by"), Comment: c.String("comment")}
 			if err := tc.SignalWorkflow(c.Context, wfID, "", signal, d); err != nil {
