@@ -114,6 +114,9 @@ func BenchmarkJoin(b *testing.B) {
 	for _, f := range benchFeatures {
 		b.Run("only-"+f.Name, func(b *testing.B) { run(b, []features.Feature{f}, 0, 0) })
 	}
+	b.Run("design-view+derived", func(b *testing.B) {
+		run(b, append(slices.Clone(benchFeatures), features.Feature{Name: "avg_order", Expr: "spend_30d / max(orders_7d, 1)"}), 0, 0)
+	})
 	b.Run("mean-90d+count_distinct-30d", func(b *testing.B) {
 		run(b, []features.Feature{
 			{Name: "mean_90d", Agg: features.Mean, Column: "amount", Window: 90 * 24 * time.Hour},

@@ -2,6 +2,7 @@ package pitjoin
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/granaryml/granary/internal/tabular"
@@ -67,6 +68,9 @@ func (j *joiner) evalDerived(p *viewPlan) error {
 		total := 0
 		for _, s := range ss {
 			total += len(s)
+		}
+		if total > math.MaxUint32 {
+			return fmt.Errorf("%w: view '%s', feature '%s': %d bytes of strings, more than %d", ErrInvalid, p.name, d.name, total, uint32(math.MaxUint32))
 		}
 		v.Bytes = make([]byte, 0, total)
 		for r, s := range ss {

@@ -79,4 +79,3 @@ func denseIDs(v *tabular.Vector, n int, seed maphash.Seed) (ids []int32, nids in
 	}
 	return ids, nids
 }
-

@@ -63,18 +63,25 @@
 // # How
 //
 // Per view: find where each entity's events start (the sortedness check),
-// index the entities by key in an open-addressing hash table, look up each
-// spine row's entity, and order the spine rows by (entity, time) with a
-// radix sort on time (shared by the views) followed by a stable counting
-// sort on entity. Then for every spine row and distinct window, two
-// pointers give its window as a range of event indexes [lo, hi); over the
-// spine rows in that order both ends only move forward, so every
-// aggregate slides: counts and sums add and remove events (128-bit for
-// int64, an exact accumulator for float64), min and max keep monotonic
-// deques, count_distinct keeps multiplicities of dictionary-encoded
-// values, first and last read the ends. Results are scattered back to the
-// spine's order. Work is split by runs of entities over Options.Workers
-// goroutines. Time is O(spine + events) per view (plus the dictionary for
-// count_distinct); there are no per-row allocations outside derived
-// features, whose expression evaluator allocates.
+// index the entities by key in an open-addressing hash table, look up
+// each spine row's entity, and order the spine rows by (entity, time): a
+// counting sort by entity, then each entity's rows by time (skipped when
+// the spine is in time order). For every spine row and distinct window,
+// two pointers give its window as a range of event indexes [lo, hi); over
+// the spine rows in that order both ends only move forward. So counts are
+// hi - lo; sums, means and counts of a column are differences of prefix
+// sums (128-bit, exact, built per task over the events its windows
+// cover), or slide when that span is huge or a float column has NaN, Inf
+// or -0; min and max slide with two stacks (amortized O(1)), string min
+// and max with a monotonic deque; count_distinct slides multiplicities of
+// dictionary-encoded values; first and last read the window's ends.
+// Results are scattered back to the spine's order (strings are copied in
+// a second pass). Tasks are runs of whole entities, spread over
+// Options.Workers goroutines.
+//
+// Time is O(spine + events) per view, plus sorting each entity's spine
+// rows and the count_distinct dictionary. Memory is the output columns
+// plus about 30 bytes per spine row and per task scratch. There are no
+// per-row allocations, except in derived features, whose expression
+// evaluator allocates (a few per row).
 package pitjoin

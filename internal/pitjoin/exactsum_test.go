@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/granaryml/granary/internal/tabular"
 )
 
 // The accumulator against math/big over random add/remove sequences,
@@ -147,6 +149,56 @@ func TestInt128(t *testing.T) {
 		want, _ := new(big.Float).SetInt(b).Float64()
 		if got := a.float64(); got != want {
 			t.Fatalf("%v: float64() = %v, want %v", window, got, want)
+		}
+	}
+}
+
+// fixedSum and the prefix-sum arithmetic against math/big, on columns of
+// up to fixedSpan binades (and one more, which must fall back).
+func TestFixedSumMatchesBig(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for round := range 2000 {
+		span := rng.IntN(fixedSpan + 2)
+		lowExp := rng.IntN(1900) - 960
+		col := make([]float64, 1+rng.IntN(50))
+		for i := range col {
+			e := lowExp + rng.IntN(span+1)
+			if i == 0 {
+				e = lowExp
+			}
+			col[i] = math.Ldexp(1+rng.Float64(), e)
+			if i == 1 {
+				col[i] = math.Ldexp(1.5, lowExp+span)
+			}
+			if rng.IntN(2) == 0 {
+				col[i] = -col[i]
+			}
+			if rng.IntN(20) == 0 {
+				col[i] = []float64{0, math.Copysign(0, -1), math.NaN(), math.Inf(1)}[rng.IntN(4)]
+			}
+		}
+		v := &tabular.Vector{Type: tabular.Float64, Floats: col}
+		base, _ := fixedBase(v, len(col))
+		if base < 0 {
+			continue
+		}
+		var s fixedSum
+		s.base = base
+		s.reset()
+		lo := 0
+		for i, x := range col {
+			s.add(x)
+			if rng.IntN(3) == 0 {
+				s.remove(col[lo])
+				lo++
+			}
+			if lo > i {
+				continue
+			}
+			got, want := s.value(), refFloatSum(col[lo:i+1])
+			if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+				t.Fatalf("round %d (span %d, base %d): sum of %v = %v, want %v", round, span, base, col[lo:i+1], got, want)
+			}
 		}
 	}
 }

@@ -31,29 +31,36 @@ const fixedSpan = 42
 
 // fixedBase returns the unit exponent for fixedSum over column v, or -1
 // when the column needs exactSum (subnormals, tiny values or a wide
-// spread).
-func fixedBase(v *tabular.Vector, n int) int {
+// spread). plain reports that the column has no NaN, infinity or -0,
+// which prefix sums need (they keep no counts of those).
+func fixedBase(v *tabular.Vector, n int) (base int, plain bool) {
 	lo, hi := math.MaxInt, -1
+	plain = true
 	for i, x := range v.Floats[:n] {
 		if v.Nulls != nil && v.Nulls[i] {
 			continue
 		}
-		e := int(math.Float64bits(x)>>52) & 0x7ff
-		if e == 0x7ff || x == 0 {
+		u := math.Float64bits(x)
+		e := int(u>>52) & 0x7ff
+		if e == 0x7ff || u == 1<<63 {
+			plain = false
+			continue
+		}
+		if x == 0 {
 			continue
 		}
 		if e == 0 {
-			return -1 // subnormal
+			return -1, false // subnormal
 		}
 		lo, hi = min(lo, e-1), max(hi, e-1)
 	}
 	if hi < 0 {
-		return 52
+		return 52, plain
 	}
 	if lo < 52 || hi-lo > fixedSpan {
-		return -1
+		return -1, false
 	}
-	return lo
+	return lo, plain
 }
 
 func (s *fixedSum) reset() {

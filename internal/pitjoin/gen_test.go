@@ -77,6 +77,8 @@ var eventSchema = tabular.Schema{Columns: []tabular.Column{
 	{Name: "vt", Type: tabular.Timestamp, Nullable: true},
 	{Name: "wf", Type: tabular.Float64}, // non-nullable columns take other code paths
 	{Name: "wi", Type: tabular.Int64},
+	{Name: "nf", Type: tabular.Float64, Nullable: true}, // narrow and plain: fixed-point prefix sums
+	{Name: "xf", Type: tabular.Float64},                 // narrow with NaN, Inf, -0: sliding fixed-point sums
 }}
 
 const evTime = 4
@@ -175,6 +177,15 @@ func (g *gen) float() float64 {
 	return sign * float64(r.IntN(1000)) / 8
 }
 
+// narrow gives values of a few binades, like amounts; with specials,
+// also NaN, ±Inf and -0 now and then.
+func (g *gen) narrow(specials bool) float64 {
+	if specials && g.rng.IntN(15) == 0 {
+		return []float64{math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1)}[g.rng.IntN(4)]
+	}
+	return float64(g.rng.IntN(1001)-500) / 100
+}
+
 func (g *gen) events(n int) [][]cell {
 	cols := make([][]cell, len(eventSchema.Columns))
 	for range n {
@@ -191,6 +202,11 @@ func (g *gen) events(n int) [][]cell {
 			{i: g.time()},
 			{f: g.float()},
 			{i: g.int()},
+			{f: g.narrow(false)},
+			{f: g.narrow(true)},
+		}
+		if g.rng.Float64() < g.nullP {
+			row[12] = cell{null: true}
 		}
 		for c := 5; c <= 9; c++ {
 			if g.maybeNull() {
@@ -246,14 +262,15 @@ func (g *gen) features() []features.Feature {
 	add("cnt_vi", features.Count, "vi")
 	add("cnt_vs", features.Count, "vs")
 	add("cnt_wf", features.Count, "wf")
+	add("cnt_nf", features.Count, "nf")
 	for _, c := range []string{"vi", "vf", "vb", "vs", "vt", "wf"} {
 		add("cd_"+c, features.CountDistinct, c)
 	}
-	for _, c := range []string{"vi", "vf", "vb", "wf", "wi"} {
+	for _, c := range []string{"vi", "vf", "vb", "wf", "wi", "nf", "xf"} {
 		add("sum_"+c, features.Sum, c)
 		add("mean_"+c, features.Mean, c)
 	}
-	for _, c := range []string{"vi", "vf", "vs", "vt", "wf", "wi"} {
+	for _, c := range []string{"vi", "vf", "vs", "vt", "wf", "wi", "nf"} {
 		add("min_"+c, features.Min, c)
 		add("max_"+c, features.Max, c)
 	}
@@ -315,5 +332,6 @@ func (g *gen) options(nEvents, nSpine int) Options {
 	}
 	o.Workers = 1 + g.rng.IntN(4)
 	o.chunkPositions = []int{0, 1, 2, 7}[g.rng.IntN(4)]
+	o.maxPrefixSpan = []int{0, -1, 5}[g.rng.IntN(3)] // prefix sums always, never, for small tasks
 	return o
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"runtime"
 	"time"
@@ -58,7 +59,10 @@ type Options struct {
 	// Workers bounds parallelism; 0 means GOMAXPROCS.
 	Workers int
 
-	chunkPositions int // tests: task size, 0 = defaultChunkPositions
+	// Tests: task size (0: defaultChunkPositions) and the largest span
+	// of events for prefix sums (0: defaultMaxPrefixSpan, <0: none).
+	chunkPositions int
+	maxPrefixSpan  int
 }
 
 // Result holds the feature columns, one vector per column, aligned with
@@ -99,9 +103,15 @@ func Join(ctx context.Context, o Options) (*Result, error) {
 		plans[i] = p
 	}
 	res := &Result{Len: m}
+	names := make(map[string]bool)
 	for _, p := range plans {
 		for _, f := range p.outputs {
-			res.Schema.Columns = append(res.Schema.Columns, tabular.Column{Name: p.name + "__" + f.name, Type: f.typ, Nullable: f.vec.Nulls != nil})
+			name := p.name + "__" + f.name
+			if names[name] {
+				return nil, fmt.Errorf("%w: two output columns named '%s'", ErrInvalid, name)
+			}
+			names[name] = true
+			res.Schema.Columns = append(res.Schema.Columns, tabular.Column{Name: name, Type: f.typ, Nullable: f.vec.Nulls != nil})
 		}
 	}
 	if len(plans) == 0 {
@@ -112,15 +122,25 @@ func Join(ctx context.Context, o Options) (*Result, error) {
 	}
 	spineTime := o.Spine.Column(o.SpineTimeCol)
 	j := &joiner{
-		ctx:     ctx,
-		workers: workers,
-		m:       m,
-		spineT:  spineTime.Ints,
-		byTime:  sortByTime(spineTime, m),
-		chunk:   int32(o.chunkPositions),
+		ctx:         ctx,
+		workers:     workers,
+		m:           m,
+		spineT:      spineTime.Ints,
+		spineTNulls: spineTime.Nulls,
+		timeSorted:  isSorted(spineTime.Ints[:m]),
+		chunk:       int32(o.chunkPositions),
+		seed:        maphash.MakeSeed(), // only places keys in hash tables
 	}
 	if j.chunk <= 0 {
 		j.chunk = defaultChunkPositions
+	}
+	switch {
+	case o.maxPrefixSpan == 0:
+		j.maxPrefixSpan = defaultMaxPrefixSpan
+	case o.maxPrefixSpan < 0:
+		j.maxPrefixSpan = -1
+	default:
+		j.maxPrefixSpan = int32(o.maxPrefixSpan)
 	}
 	for _, p := range plans {
 		if err := j.runView(p); err != nil {
@@ -155,4 +175,13 @@ func micros(d time.Duration) int64 {
 		us++
 	}
 	return us
+}
+
+func isSorted(ts []int64) bool {
+	for i := 1; i < len(ts); i++ {
+		if ts[i] < ts[i-1] {
+			return false
+		}
+	}
+	return true
 }

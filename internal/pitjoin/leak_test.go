@@ -29,11 +29,7 @@ func eventsUpTo(events *tabular.Table, timeCol int, t int64) *tabular.Table {
 // This holds for any data, so it is checked on the engine alone, with no
 // reference in between.
 func TestNoLeakage(t *testing.T) {
-	seeds := 150
-	if testing.Short() {
-		seeds = 60
-	}
-	for seed := range seeds {
+	for seed := range scale(50) {
 		rng := rand.New(rand.NewPCG(uint64(seed), 99))
 		g := &gen{rng: rng, users: 1 + rng.IntN(4), nullP: 0.1, timeSlots: 2 + rng.Int64N(10), extremeTime: seed%10 == 0}
 		o := g.options(60, 25)
@@ -75,7 +71,7 @@ func TestNoLeakage(t *testing.T) {
 
 // Events far in the future of every spine row change nothing at all.
 func TestFutureEventsChangeNothing(t *testing.T) {
-	for seed := range 40 {
+	for seed := range scale(40) {
 		rng := rand.New(rand.NewPCG(uint64(seed), 7))
 		g := &gen{rng: rng, users: 3, nullP: 0.2, timeSlots: 8}
 		o := g.options(50, 30)

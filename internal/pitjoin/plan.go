@@ -46,8 +46,10 @@ type feature struct {
 	// null); nids is how many there are.
 	ids  []int32
 	nids int
-	// fixedBase is the unit of fixedSum for float sums, -1 for exactSum.
+	// fixedBase is the unit of fixedSum for float sums, -1 for exactSum;
+	// plain columns (no NaN, infinity or -0) can use prefix sums.
 	fixedBase int
+	plain     bool
 
 	// Derived features.
 	derived *features.Derived

@@ -2,10 +2,26 @@ package pitjoin
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 )
+
+// -long runs the property tests on more seeds and bigger inputs (a minute
+// or so); by default they take a few seconds.
+var long = flag.Bool("long", false, "run the property tests on more and bigger inputs")
+
+// scale picks the number of seeds: fewer with -short, more with -long.
+func scale(n int) int {
+	switch {
+	case *long:
+		return 10 * n
+	case testing.Short():
+		return max(1, n/4)
+	}
+	return n
+}
 
 // checkAgainstReference runs Join and the reference on o and reports
 // every difference.
@@ -58,11 +74,11 @@ func TestJoinMatchesReference(t *testing.T) {
 		slots                       int64
 	}
 	sizes := []size{
-		{seeds: 400, events: 40, spine: 30, users: 4, slots: 12},
-		{seeds: 30, events: 600, spine: 200, users: 15, slots: 60},
+		{seeds: scale(300), events: 40, spine: 30, users: 4, slots: 12},
+		{seeds: scale(20), events: 600, spine: 200, users: 15, slots: 60},
 	}
-	if !testing.Short() {
-		sizes = append(sizes, size{seeds: 4, events: 4000, spine: 1500, users: 50, slots: 400})
+	if *long {
+		sizes = append(sizes, size{seeds: 8, events: 5000, spine: 2000, users: 50, slots: 400})
 	}
 	for _, sz := range sizes {
 		for seed := range sz.seeds {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -237,6 +238,10 @@ func refKeyEqual(a *tabular.Table, ac []int, r int, b *tabular.Table, bc []int, 
 // refBefore reports t - d < ts for microsecond t and ts (ts <= t) and a
 // duration d in nanoseconds, exactly.
 func refBefore(t, ts int64, d time.Duration) bool {
+	if (t >= 0) == (ts >= 0) { // t - ts cannot overflow: 128-bit product
+		hi, lo := bits.Mul64(uint64(t-ts), 1000)
+		return hi == 0 && lo < uint64(d)
+	}
 	diff := new(big.Int).Sub(big.NewInt(t), big.NewInt(ts))
 	diff.Mul(diff, big.NewInt(1000))
 	return diff.Cmp(big.NewInt(int64(d))) < 0

@@ -3,8 +3,9 @@ package pitjoin
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -137,7 +138,7 @@ func TestWindowBoundaries(t *testing.T) {
 		{Name: "sum_7d", Agg: features.Sum, Column: "amount", Window: 7 * 24 * time.Hour},
 		{Name: "sum_all", Agg: features.Sum, Column: "amount"},
 		{Name: "sum_1500ns", Agg: features.Sum, Column: "amount", Window: 1500 * time.Nanosecond}, // t-1µs in, t-2µs out
-		{Name: "sum_1ns", Agg: features.Sum, Column: "amount", Window: time.Nanosecond},          // only ts == t
+		{Name: "sum_1ns", Agg: features.Sum, Column: "amount", Window: time.Nanosecond},           // only ts == t
 		{Name: "max_7d", Agg: features.Max, Column: "amount", Window: 7 * 24 * time.Hour},
 		{Name: "first_7d", Agg: features.First, Column: "amount", Window: 7 * 24 * time.Hour},
 		{Name: "last", Agg: features.Last, Column: "amount"},
@@ -190,8 +191,8 @@ func TestTTL(t *testing.T) {
 	}
 	spine := [][2]*int64{{i64(1), i64(t0)}, {i64(2), i64(t0)}, {i64(3), i64(t0)}, {i64(4), i64(t0)}, {i64(1), i64(t0 - 1)}}
 	got, err := simpleJoin(t, evs, spine, ttl, []features.Feature{
-		{Name: "cnt", Agg: features.Count},                                           // unbounded: can expire
-		{Name: "cnt_7d", Agg: features.Count, Window: 7 * 24 * time.Hour},            // within ttl: never expires
+		{Name: "cnt", Agg: features.Count},                                // unbounded: can expire
+		{Name: "cnt_7d", Agg: features.Count, Window: 7 * 24 * time.Hour}, // within ttl: never expires
 		{Name: "cnt_90d", Agg: features.Count, Column: "amount", Window: 90 * 24 * time.Hour},
 		{Name: "sum", Agg: features.Sum, Column: "amount"},
 		{Name: "last", Agg: features.Last, Column: "amount"},
@@ -272,7 +273,7 @@ func TestMinMaxFloatOrder(t *testing.T) {
 	}
 	expectCells(t, got, map[string][]cell{
 		"max":        {cf(math.Inf(-1)), cf(math.NaN()), cf(math.NaN()), cf(math.NaN())}, // NaN is the greatest
-		"min_recent": {cf(math.Inf(-1)), cf(0), cf(negZero), cf(negZero)},                 // -0 = 0: the newest wins
+		"min_recent": {cf(math.Inf(-1)), cf(0), cf(negZero), cf(negZero)},                // -0 = 0: the newest wins
 		"sum":        {cf(math.Inf(-1)), cf(math.NaN()), cf(math.NaN()), cf(math.NaN())},
 	})
 }
@@ -343,6 +344,10 @@ func TestInvalidInputs(t *testing.T) {
 			o.Views[0].Features = append(o.Views[0].Features, features.Feature{Name: "d", Expr: "n +"})
 		}, ErrInvalid},
 		{"negative window", func(o *Options) { o.Views[0].Features[0].Window = -1 }, ErrInvalid},
+		{"same view twice", func(o *Options) { o.Views = append(o.Views, o.Views[0]) }, ErrInvalid},
+		{"selected twice", func(o *Options) { o.Views[0].Selected = []string{"n", "n"} }, ErrInvalid},
+		{"no events", func(o *Options) { o.Views[0].Events = nil }, ErrInvalid},
+		{"no spine", func(o *Options) { o.Spine = nil }, ErrInvalid},
 	}
 	for _, tc := range tests {
 		o := base()
@@ -364,3 +369,36 @@ func TestCanceled(t *testing.T) {
 }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed)) }
+
+// A long entity history with wide windows: the deques and stacks of min
+// and max grow past their compaction threshold, and tasks span many
+// events.
+func TestLongHistory(t *testing.T) {
+	rng := newRand(3)
+	var evs []ev
+	for i := range 4000 {
+		e := ev{user: 1, ts: int64(i / 2), amount: f64(float64(rng.IntN(1000)) / 8), qty: i64(rng.Int64N(100) - 50), cat: str(catValues[rng.IntN(len(catValues))])}
+		if rng.IntN(10) == 0 {
+			e.amount = nil
+		}
+		evs = append(evs, e)
+	}
+	var spine [][2]*int64
+	for range 150 {
+		spine = append(spine, [2]*int64{i64(1), i64(int64(rng.IntN(2050)))})
+	}
+	var fs []features.Feature
+	for _, w := range []time.Duration{0, 800 * time.Microsecond, 1900 * time.Microsecond} {
+		for _, agg := range []features.Agg{features.Min, features.Max, features.Sum, features.Count, features.CountDistinct} {
+			for _, col := range []string{"amount", "qty", "cat"} {
+				if col == "cat" && agg == features.Sum {
+					continue
+				}
+				fs = append(fs, features.Feature{Name: fmt.Sprintf("%s_%s_%d", agg, col, w.Microseconds()), Agg: agg, Column: col, Window: w})
+			}
+		}
+	}
+	if _, err := simpleJoin(t, evs, spine, 0, fs); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -11,28 +11,32 @@ import (
 	"github.com/granaryml/granary/internal/tabular"
 )
 
-// joiner holds what the views of one Join share: the spine's rows in time
-// order and scratch memory reused from view to view.
+// joiner holds what the views of one Join share: the spine's times and
+// scratch memory reused from view to view.
 type joiner struct {
-	ctx     context.Context
-	workers int
-	m       int
-	spineT  []int64
-	byTime  []int32 // spine rows with a timestamp, by timestamp
-	seed    maphash.Seed
-	chunk   int32 // positions per task
+	ctx         context.Context
+	workers     int
+	m           int
+	spineT      []int64
+	spineTNulls []bool
+	timeSorted  bool // the spine is in time order (then so is each entity's bucket)
+	seed        maphash.Seed
+	chunk       int32 // positions per task
+	// maxPrefixSpan bounds the events a task builds prefix sums over.
+	maxPrefixSpan int32
 
 	// Per view. Positions k = 0..M-1 list the spine rows that have an
-	// entity, ordered by (entity, time); entity e's are
+	// entity and a time, ordered by (entity, time); entity e's are
 	// [bstart[e], bstart[e+1]).
 	ent    []int32 // spine row -> entity, -1 for none
+	hist   []int32 // per worker and entity: counts, then where the next goes
 	bstart []int32
-	fill   []int32
 	rows   []int32 // position -> spine row
 	st     []int64 // position -> spine time
 	// Position k's window for windows[w] is events [lows[w][k], hi[k]):
 	// hi is the first event after t (same for every window). Both only
-	// grow with k, which is what lets aggregates slide.
+	// grow with k (entities' events follow one another), which is what
+	// lets aggregates slide.
 	hi    []int32
 	lows  [][]int32
 	stale []bool // the newest event at or before t is ttl old
@@ -48,9 +52,6 @@ type joiner struct {
 const defaultChunkPositions = 1 << 14
 
 func (j *joiner) runView(p *viewPlan) error {
-	if j.seed == (maphash.Seed{}) {
-		j.seed = maphash.MakeSeed()
-	}
 	starts, err := scanEvents(p, j.startsBuf)
 	if err != nil {
 		return err
@@ -77,58 +78,80 @@ func (j *joiner) aggregate(p *viewPlan) error {
 	ne := x.count()
 	ent := resize(j.ent, m)
 	j.ent = ent
-	if err := j.parallel(m, func(_ *worker, a, b int) error {
+
+	// Counting sort of the spine rows by entity, in parallel: each
+	// worker looks up a static range of rows and counts them per entity,
+	// then places them after the earlier ranges' rows of each entity.
+	// Within an entity the rows are sorted by time later, per task.
+	nw := max(1, min(j.workers, m/(1<<15)))
+	hist := resize(j.hist, nw*ne)
+	clear(hist)
+	j.hist = hist
+	rangeOf := func(w int) (int, int) { return w * m / nw, (w + 1) * m / nw }
+	tNulls := j.spineTNulls
+	if err := j.static(nw, func(w int) {
+		h := hist[w*ne : (w+1)*ne]
+		a, b := rangeOf(w)
 		for r := a; r < b; r++ {
-			ent[r] = x.lookup(p.spineKeys, r)
+			e := int32(-1)
+			if tNulls == nil || !tNulls[r] {
+				e = x.lookup(p.spineKeys, r)
+			}
+			ent[r] = e
+			if e >= 0 {
+				h[e]++
+			}
 		}
-		return nil
+	}); err != nil {
+		return err
+	}
+	bstart := resize(j.bstart, ne+1)
+	var npos int32
+	for e := range ne {
+		bstart[e] = npos
+		for w := range nw {
+			c := hist[w*ne+e]
+			hist[w*ne+e] = npos
+			npos += c
+		}
+	}
+	bstart[ne] = npos
+	rows, st := resize(j.rows, int(npos)), resize(j.st, int(npos))
+	j.bstart, j.rows, j.st = bstart, rows, st
+	if err := j.static(nw, func(w int) {
+		h := hist[w*ne : (w+1)*ne]
+		a, b := rangeOf(w)
+		for r := a; r < b; r++ {
+			if e := ent[r]; e >= 0 {
+				k := h[e]
+				h[e]++
+				rows[k] = int32(r)
+				st[k] = j.spineT[r]
+			}
+		}
 	}); err != nil {
 		return err
 	}
 
-	// Stable counting sort of the time-ordered rows by entity.
-	bstart := resize(j.bstart, ne+1)
-	clear(bstart)
-	for _, r := range j.byTime {
-		if e := ent[r]; e >= 0 {
-			bstart[e+1]++
-		}
-	}
-	for e := 1; e <= ne; e++ {
-		bstart[e] += bstart[e-1]
-	}
-	fill := resize(j.fill, ne)
-	copy(fill, bstart)
-	npos := int(bstart[ne])
-	rows, st := resize(j.rows, npos), resize(j.st, npos)
-	for _, r := range j.byTime {
-		if e := ent[r]; e >= 0 {
-			k := fill[e]
-			fill[e]++
-			rows[k] = r
-			st[k] = j.spineT[r]
-		}
-	}
-	j.bstart, j.fill, j.rows, j.st = bstart, fill, rows, st
-	j.hi = resize(j.hi, npos)
+	j.hi = resize(j.hi, int(npos))
 	for len(j.lows) < len(p.windows) {
 		j.lows = append(j.lows, nil)
 	}
 	for w := range p.windows {
-		j.lows[w] = resize(j.lows[w], npos)
+		j.lows[w] = resize(j.lows[w], int(npos))
 	}
 	if p.ttl > 0 {
-		j.stale = resize(j.stale, npos)
+		j.stale = resize(j.stale, int(npos))
 	}
 	for _, a := range p.aggs {
 		if a.typ == tabular.String {
-			a.sel = resize(a.sel, npos)
+			a.sel = resize(a.sel, int(npos))
 			for k := range a.sel {
 				a.sel[k] = -1
 			}
 		}
 		if a.kind == kSumFloat || a.kind == kMeanFloat {
-			a.fixedBase = fixedBase(a.col, p.n)
+			a.fixedBase, a.plain = fixedBase(a.col, p.n)
 		}
 		if a.kind == kCountDistinct && a.ids == nil {
 			a.ids, a.nids = denseIDs(a.col, p.n, j.seed)
@@ -140,7 +163,7 @@ func (j *joiner) aggregate(p *viewPlan) error {
 		}
 	}
 
-	// Tasks: runs of whole entities of about chunkPositions positions.
+	// Tasks: runs of whole entities of about j.chunk positions.
 	var bounds []int // entity boundaries
 	for e := 0; e < ne; {
 		bounds = append(bounds, e)
@@ -165,6 +188,20 @@ func (j *joiner) aggregate(p *viewPlan) error {
 		}
 		return nil
 	})
+}
+
+// static runs f(0), ..., f(n-1) on n goroutines (n <= j.workers).
+func (j *joiner) static(n int, f func(w int)) error {
+	if n == 1 {
+		f(0)
+	} else {
+		var wg sync.WaitGroup
+		for w := range n {
+			wg.Go(func() { f(w) })
+		}
+		wg.Wait()
+	}
+	return j.ctx.Err()
 }
 
 // parallel runs f over [0, n) split in ranges, on up to j.workers

@@ -2,18 +2,88 @@ package pitjoin
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"math"
+	"math/bits"
+	"slices"
 
 	"github.com/granaryml/granary/internal/tabular"
 )
 
 // worker holds one goroutine's aggregation state.
 type worker struct {
-	j      *joiner
-	sum    exactSum
-	fixed  fixedSum
-	deque  []int32
-	counts map[*feature][]int32 // count_distinct multiplicities, all zero between tasks
+	j        *joiner
+	sum      exactSum
+	fixed    fixedSum
+	deque    []int32
+	suffix   []int32
+	keys     []int64
+	cnt      []int32 // prefix counts
+	cnt2     []int32
+	pre      []int128             // prefix sums
+	counts   map[*feature][]int32 // count_distinct multiplicities, all zero between tasks
+	pairs    []spineAt
+	sortKeys []uint64
+	sortRows []int32
+}
+
+type spineAt struct {
+	t   int64
+	row int32
+}
+
+// sortBucket sorts one entity's positions by time.
+func (w *worker) sortBucket(rows []int32, st []int64) {
+	n := len(st)
+	sorted := true
+	lo, hi := st[0], st[0]
+	for k := 1; k < n; k++ {
+		sorted = sorted && st[k-1] <= st[k]
+		lo, hi = min(lo, st[k]), max(hi, st[k])
+	}
+	if sorted {
+		return
+	}
+	if n <= 32 {
+		for k := 1; k < n; k++ {
+			t, r := st[k], rows[k]
+			i := k
+			for ; i > 0 && st[i-1] > t; i-- {
+				st[i], rows[i] = st[i-1], rows[i-1]
+			}
+			st[i], rows[i] = t, r
+		}
+		return
+	}
+	// Usually times fit in few enough bits to pack (time - lo, index)
+	// into a uint64 and use the fast ordered sort.
+	shift := uint(bits.Len(uint(n)))
+	if uint64(hi-lo) < 1<<(64-shift) {
+		keys := resize(w.sortKeys, n)
+		for k := range n {
+			keys[k] = uint64(st[k]-lo)<<shift | uint64(k)
+		}
+		slices.Sort(keys)
+		tmp := resize(w.sortRows, n)
+		copy(tmp, rows)
+		mask := uint64(1)<<shift - 1
+		for k, key := range keys {
+			rows[k] = tmp[key&mask]
+			st[k] = lo + int64(key>>shift)
+		}
+		w.sortKeys, w.sortRows = keys, tmp
+		return
+	}
+	ps := resize(w.pairs, n)
+	for k := range n {
+		ps[k] = spineAt{st[k], rows[k]}
+	}
+	slices.SortFunc(ps, func(a, b spineAt) int { return cmp.Compare(a.t, b.t) })
+	for k, p := range ps {
+		st[k], rows[k] = p.t, p.row
+	}
+	w.pairs = ps
 }
 
 // chunk computes the windows of entities [e0, e1)'s spine rows, then every
@@ -25,6 +95,9 @@ func (w *worker) chunk(p *viewPlan, e0, e1 int) error {
 		b0, b1 := int(bstart[e]), int(bstart[e+1])
 		if b0 == b1 {
 			continue
+		}
+		if !j.timeSorted {
+			w.sortBucket(j.rows[b0:b1], st[b0:b1])
 		}
 		s, end := starts[e], starts[e+1]
 		h := s
@@ -94,25 +167,52 @@ func (w *worker) aggregate(p *viewPlan, a *feature, p0, p1 int) error {
 	if p.ttl > 0 && (a.window == 0 || a.window > p.ttl) {
 		s.stale = j.stale
 	}
+	first, last := s.events()
+	prefix := last-first <= w.j.maxPrefixSpan
 	switch a.kind {
 	case kCountRows:
 		countRows(s, a.vec.Ints)
 	case kCountNonNull:
-		countNonNull(s, a.col.Nulls, a.vec.Ints)
+		if prefix {
+			w.prefixCountNonNull(s, a)
+		} else {
+			countNonNull(s, a.col.Nulls, a.vec.Ints)
+		}
 	case kCountDistinct:
 		w.countDistinct(s, a)
 	case kSumInt, kMeanInt:
+		if prefix {
+			return w.prefixSumInt(s, a, p)
+		}
 		return sumInt(s, a, p)
 	case kSumBool, kMeanBool:
-		sumBool(s, a)
+		if prefix {
+			w.prefixSumBool(s, a)
+		} else {
+			sumBool(s, a)
+		}
 	case kSumFloat, kMeanFloat:
-		w.sumFloat(s, a)
+		if prefix && a.plain && a.fixedBase >= 0 {
+			w.prefixSumFloat(s, a)
+		} else {
+			w.sumFloat(s, a)
+		}
 	case kMin, kMax:
+		flip := int64(0) // max
+		if a.kind == kMin {
+			flip = -1 // ^x reverses the order
+		}
 		switch a.col.Type {
 		case tabular.Int64, tabular.Timestamp:
-			slideExtreme(w, s, a.col.Ints, a.col.Nulls, a.kind == kMax, a.vec.Ints)
+			w.slideExtreme(s, a, a.col.Ints, 0, flip)
 		case tabular.Float64:
-			slideExtreme(w, s, a.col.Floats, a.col.Nulls, a.kind == kMax, a.vec.Floats)
+			// Keys for the events the windows cover (scratch of at most 8
+			// bytes per event of the shard).
+			w.keys = resize(w.keys, int(last-first))
+			for i, f := range a.col.Floats[first:last] {
+				w.keys[i] = floatOrderKey(f)
+			}
+			w.slideExtreme(s, a, w.keys, first, flip)
 		default:
 			w.slideExtremeString(s, a.col, a.kind == kMax, a.sel)
 		}
@@ -364,55 +464,111 @@ func (w *worker) sumFloat(s *span, a *feature) {
 	}
 }
 
-// less orders values for min and max: as < for integers; for floats NaN
-// is the greatest value (as in SQL engines) and -0 equals 0.
-func less[T int64 | float64](a, b T) bool { return a < b || (b != b && a == a) }
+// floatOrderKey maps floats to int64s in the order min and max use:
+// numeric, with -0 equal to 0, and NaN (any payload) above +Inf, as SQL
+// engines order them.
+func floatOrderKey(f float64) int64 {
+	switch {
+	case f != f:
+		return math.MaxInt64
+	case f == 0:
+		return 0
+	}
+	b := int64(math.Float64bits(f))
+	return b ^ (b >> 63 & math.MaxInt64) // negatives: reverse the magnitude order
+}
 
-// slideExtreme computes a sliding min or max with a monotonic deque of
-// event indexes: amortized O(1) per event. Among equal values the newest
-// wins.
-func slideExtreme[T int64 | float64](w *worker, s *span, vals []T, nulls []bool, isMax bool, out []T) {
-	dq, head := w.deque[:0], 0
+// slideExtreme computes a sliding max of keys[i-base] ^ flip (a min when
+// flip reverses the order) with two stacks: the window's older part
+// ("front", buf[head:mid]) with suffix maxima, the newer part ("back",
+// buf[mid:]) with its running maximum. Pushing updates the running
+// maximum, popping from an empty front first moves the back over and
+// computes suffix maxima: amortized O(1), and unlike a monotonic deque
+// its branches are predictable on random data. Among equal keys the
+// newest event wins.
+func (w *worker) slideExtreme(s *span, a *feature, keys []int64, base int32, flip int64) {
+	nulls, col, out := a.col.Nulls, a.col, a.vec
+	buf, sm := w.deque[:0], w.suffix[:0]
+	head, mid := 0, 0
+	bmax, bk := int32(-1), int64(0)
 	var ch int32
 	for k := s.p0; k < s.p1; k++ {
 		l, h := s.lo[k], s.hi[k]
 		if l >= ch {
-			dq, head, ch = dq[:0], 0, l
+			buf, head, mid, bmax, ch = buf[:0], 0, 0, -1, l
 		}
-		for ; ch < h; ch++ {
-			if nulls != nil && nulls[ch] {
-				continue
-			}
-			v := vals[ch]
-			if isMax {
-				for len(dq) > head && !less(v, vals[dq[len(dq)-1]]) {
-					dq = dq[:len(dq)-1]
-				}
-			} else {
-				for len(dq) > head && !less(vals[dq[len(dq)-1]], v) {
-					dq = dq[:len(dq)-1]
-				}
-			}
-			dq = append(dq, ch)
+		if ch < h {
+			buf, bmax, bk = pushKeys(buf, keys[ch-base:h-base], nulls, ch, flip, bmax, bk)
+			ch = h
 		}
-		for head < len(dq) && dq[head] < l {
+		for head < len(buf) && buf[head] < l {
+			if head == mid { // front empty: the back becomes the front
+				mid = len(buf)
+				if cap(sm) < mid {
+					sm = make([]int32, mid, 2*mid)
+				}
+				sm = sm[:mid]
+				best := buf[mid-1]
+				bestKey := keys[best-base] ^ flip
+				sm[mid-1] = best
+				for p := mid - 2; p >= head; p-- {
+					if kk := keys[buf[p]-base] ^ flip; kk > bestKey {
+						best, bestKey = buf[p], kk
+					}
+					sm[p] = best
+				}
+				bmax = -1
+			}
 			head++
 		}
-		if head == len(dq) {
-			dq, head = dq[:0], 0
+		if head == len(buf) {
+			buf, head, mid, bmax = buf[:0], 0, 0, -1
 			continue
 		}
-		if head > 1024 && 2*head > len(dq) {
-			dq, head = dq[:copy(dq, dq[head:])], 0
+		if head > 1024 && 2*head > len(buf) {
+			n := copy(buf, buf[head:])
+			copy(sm, sm[head:mid])
+			buf, sm, mid, head = buf[:n], sm[:mid-head], mid-head, 0
 		}
 		if s.expired(k) {
 			continue
 		}
+		best := bmax
+		if head < mid {
+			if f := sm[head]; best < 0 || keys[f-base]^flip > bk {
+				best = f
+			}
+		}
 		r := s.rows[k]
 		s.outNull[r] = false
-		out[r] = vals[dq[head]]
+		if col.Type == tabular.Float64 {
+			out.Floats[r] = col.Floats[best]
+		} else {
+			out.Ints[r] = col.Ints[best]
+		}
 	}
-	w.deque = dq[:0]
+	w.deque, w.suffix = buf[:0], sm[:0]
+}
+
+// pushKeys appends events first, first+1, ... (keys[i] is their key,
+// ^flip) that are not null to the back stack, keeping its running maximum
+// (bmax < 0: empty). A function of its own, so its loop keeps its
+// variables in registers.
+func pushKeys(buf []int32, keys []int64, nulls []bool, first int32, flip int64, bmax int32, bk int64) ([]int32, int32, int64) {
+	if nulls != nil {
+		nulls = nulls[first : first+int32(len(keys))]
+	}
+	for i, key := range keys {
+		if nulls != nil && nulls[i] {
+			continue
+		}
+		e := first + int32(i)
+		if kk := key ^ flip; bmax < 0 || kk >= bk {
+			bmax, bk = e, kk
+		}
+		buf = append(buf, e)
+	}
+	return buf, bmax, bk
 }
 
 func (w *worker) slideExtremeString(s *span, col *tabular.Vector, isMax bool, sel []int32) {
