@@ -160,36 +160,13 @@ func BuildTrainingData(ctx workflow.Context, in BuildInput) (BuildResult, error)
 	}
 	res.Splits = assembled.Rows
 
-	progress.Phase = "stats"
-	var stats activities.ComputeStatsResult
-	if err := workflow.ExecuteActivity(longIO(ctx), a.ComputeStats, activities.ComputeStatsInput{Schema: plan.Schema, Files: assembled.Files}).Get(ctx, &stats); err != nil {
-		return res, err
-	}
-
-	progress.Phase = "commit"
-	info := workflow.GetInfo(ctx)
-	var committed activities.CommitVersionResult
-	if err := workflow.ExecuteActivity(shortIO(ctx), a.CommitVersion, activities.CommitVersionInput{
-		Kind: lake.KindDataset, Name: plan.Dataset, Schema: plan.Schema, Files: assembled.Files, Stats: stats.Stats,
+	committed, moves, err := publish(ctx, activities.CommitVersionInput{
+		Kind: lake.KindDataset, Name: plan.Dataset, Schema: plan.Schema, Files: assembled.Files,
 		Inputs: plan.Inputs, Params: plan.Params, User: in.User, Host: in.Host,
-		Workflow: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-	}).Get(ctx, &committed); err != nil {
+	}, []string{"latest"}, "build "+in.Set, func(p string) { progress.Phase = p })
+	if err != nil {
 		return res, err
 	}
-	res.Version, res.Rows, res.Bytes, res.Files, res.Created = committed.Version, committed.Rows, committed.Bytes, len(assembled.Files), committed.Created
-	if err := tagVersion(ctx, committed.Version); err != nil {
-		return res, err
-	}
-
-	progress.Phase = "refs"
-	var moved activities.MoveRefsResult
-	if err := workflow.ExecuteActivity(shortIO(ctx), a.MoveRefs, activities.MoveRefsInput{
-		Kind: lake.KindDataset, Name: plan.Dataset, Version: committed.Version, Refs: []string{"latest"},
-		By: in.User, Reason: "build " + in.Set, Workflow: info.WorkflowExecution.ID,
-	}).Get(ctx, &moved); err != nil {
-		return res, err
-	}
-	res.Moves = moved.Moves
-	progress.Phase = "done"
+	res.Version, res.Rows, res.Bytes, res.Files, res.Created, res.Moves = committed.Version, committed.Rows, committed.Bytes, len(assembled.Files), committed.Created, moves
 	return res, nil
 }

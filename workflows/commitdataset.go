@@ -121,41 +121,18 @@ func CommitDataset(ctx workflow.Context, in CommitDatasetInput) (CommitDatasetRe
 		return res, err
 	}
 
-	progress.Phase = "stats"
-	var stats activities.ComputeStatsResult
-	if err := workflow.ExecuteActivity(longIO(ctx), a.ComputeStats, activities.ComputeStatsInput{Schema: schema, Files: files}).Get(ctx, &stats); err != nil {
-		return res, err
-	}
-
-	progress.Phase = "commit"
-	info := workflow.GetInfo(ctx)
 	provSources := make([]lake.SourceFile, len(sources))
 	for i, s := range sources {
 		provSources[i] = lake.SourceFile{Name: s.Name, Digest: s.Digest, Bytes: s.Bytes, Format: string(formats[i])}
 	}
-	var committed activities.CommitVersionResult
-	if err := workflow.ExecuteActivity(shortIO(ctx), a.CommitVersion, activities.CommitVersionInput{
-		Kind: lake.KindDataset, Name: in.Name, Schema: schema, Files: files, Stats: stats.Stats,
+	committed, moves, err := publish(ctx, activities.CommitVersionInput{
+		Kind: lake.KindDataset, Name: in.Name, Schema: schema, Files: files,
 		Sources: provSources, User: in.User, Host: in.Host,
-		Workflow: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-	}).Get(ctx, &committed); err != nil {
+	}, append([]string{"latest"}, in.Tags...), "import", func(p string) { progress.Phase = p })
+	if err != nil {
 		return res, err
 	}
-	res.Version, res.Rows, res.Bytes, res.Files, res.Created = committed.Version, committed.Rows, committed.Bytes, len(files), committed.Created
-	if err := tagVersion(ctx, committed.Version); err != nil {
-		return res, err
-	}
-
-	progress.Phase = "refs"
-	var moved activities.MoveRefsResult
-	if err := workflow.ExecuteActivity(shortIO(ctx), a.MoveRefs, activities.MoveRefsInput{
-		Kind: lake.KindDataset, Name: in.Name, Version: committed.Version, Refs: append([]string{"latest"}, in.Tags...),
-		By: in.User, Reason: "import", Workflow: info.WorkflowExecution.ID,
-	}).Get(ctx, &moved); err != nil {
-		return res, err
-	}
-	res.Moves = moved.Moves
-	progress.Phase = "done"
+	res.Version, res.Rows, res.Bytes, res.Files, res.Created, res.Moves = committed.Version, committed.Rows, committed.Bytes, len(files), committed.Created, moves
 	return res, nil
 }
 

@@ -154,37 +154,14 @@ func ExtractFeatures(ctx workflow.Context, in ExtractInput) (ExtractResult, erro
 	}
 	progress.ShardsDone = plan.Shards // empty shards are done by definition
 
-	progress.Phase = "stats"
-	var stats activities.ComputeStatsResult
-	if err := workflow.ExecuteActivity(longIO(ctx), a.ComputeStats, activities.ComputeStatsInput{Schema: plan.Schema, Files: files}).Get(ctx, &stats); err != nil {
-		return res, err
-	}
-
-	progress.Phase = "commit"
-	info := workflow.GetInfo(ctx)
-	var committed activities.CommitVersionResult
-	if err := workflow.ExecuteActivity(shortIO(ctx), a.CommitVersion, activities.CommitVersionInput{
-		Kind: lake.KindDataset, Name: plan.Dataset, Schema: plan.Schema, Files: files, Stats: stats.Stats,
+	committed, moves, err := publish(ctx, activities.CommitVersionInput{
+		Kind: lake.KindDataset, Name: plan.Dataset, Schema: plan.Schema, Files: files,
 		Inputs: []lake.Input{{Role: "source", Kind: lake.KindDataset, Name: plan.SourceDataset, Version: plan.SourceVersion}},
 		Params: plan.Params, User: in.User, Host: in.Host,
-		Workflow: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-	}).Get(ctx, &committed); err != nil {
+	}, []string{"latest"}, "extract "+in.View, func(p string) { progress.Phase = p })
+	if err != nil {
 		return res, err
 	}
-	res.Version, res.Rows, res.Bytes, res.Files, res.Created = committed.Version, committed.Rows, committed.Bytes, len(files), committed.Created
-	if err := tagVersion(ctx, committed.Version); err != nil {
-		return res, err
-	}
-
-	progress.Phase = "refs"
-	var moved activities.MoveRefsResult
-	if err := workflow.ExecuteActivity(shortIO(ctx), a.MoveRefs, activities.MoveRefsInput{
-		Kind: lake.KindDataset, Name: plan.Dataset, Version: committed.Version, Refs: []string{"latest"},
-		By: in.User, Reason: "extract " + in.View, Workflow: info.WorkflowExecution.ID,
-	}).Get(ctx, &moved); err != nil {
-		return res, err
-	}
-	res.Moves = moved.Moves
-	progress.Phase = "done"
+	res.Version, res.Rows, res.Bytes, res.Files, res.Created, res.Moves = committed.Version, committed.Rows, committed.Bytes, len(files), committed.Created, moves
 	return res, nil
 }
