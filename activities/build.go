@@ -136,7 +136,7 @@ func (a *Activities) PlanBuild(ctx context.Context, in PlanBuildInput) (BuildPla
 func (a *Activities) PartitionSpine(ctx context.Context, in PartitionSpineInput) (PartitionResult, error) {
 	p, v := in.Plan, in.Plan.Views[in.View]
 	l := lake.New(a.Store)
-	f := p.SpineFiles[in.FileIndex]
+	f := in.File
 	rr, err := l.BlobReaderAt(ctx, f.Digest)
 	if err != nil {
 		return PartitionResult{}, toTemporal(err)

@@ -52,19 +52,35 @@ type BuildPlan struct {
 	Params       map[string]string `json:"params"`
 }
 
-// PartitionSpineInput splits one spine file by one view's keys.
+// PartitionSpineInput splits one spine file by one view's keys. Plan is
+// Slim: no file lists, so history stays small.
 type PartitionSpineInput struct {
 	Plan      BuildPlan `json:"plan"`
 	View      int       `json:"view"`
+	File      lake.File `json:"file"`
 	FileIndex int       `json:"file_index"`
+}
+
+// Slim returns the plan without its file lists (spine files, view shard
+// files), for activity inputs.
+func (p BuildPlan) Slim() BuildPlan {
+	p.SpineFiles = nil
+	views := make([]BuildView, len(p.Views))
+	for i, v := range p.Views {
+		v.Files = nil
+		views[i] = v
+	}
+	p.Views = views
+	return p
 }
 
 // JoinShardInput joins one shard of one view onto its spine rows.
 type JoinShardInput struct {
-	Plan       BuildPlan   `json:"plan"`
+	Plan       BuildPlan   `json:"plan"` // Slim
 	View       int         `json:"view"`
 	Shard      int         `json:"shard"`
 	SpineParts []lake.File `json:"spine_parts"`
+	ViewFiles  []lake.File `json:"view_files"` // the view's files of this shard
 }
 
 // JoinShardResult is the joined features of the shard's spine rows,

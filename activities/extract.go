@@ -131,11 +131,8 @@ const MaxShards = 1024
 // retry after a crash re-uploads nothing it already stored.
 func (a *Activities) PartitionSourceFile(ctx context.Context, in PartitionInput) (PartitionResult, error) {
 	p := in.Plan
-	if in.FileIndex < 0 || in.FileIndex >= len(p.SourceFiles) {
-		return PartitionResult{}, toTemporal(fmt.Errorf("%w: file index %d of %d", tabular.ErrBadInput, in.FileIndex, len(p.SourceFiles)))
-	}
 	l := lake.New(a.Store)
-	f := p.SourceFiles[in.FileIndex]
+	f := in.File
 	rr, err := l.BlobReaderAt(ctx, f.Digest)
 	if err != nil {
 		return PartitionResult{}, toTemporal(err)

@@ -37,9 +37,19 @@ type ExtractPlan struct {
 }
 
 // PartitionInput is one source file of a plan to split into shard parts.
+// Plan is the plan without its file list (Slim): activity inputs are
+// stored in the workflow history once per activity, so they must stay
+// small however many files a source has.
 type PartitionInput struct {
 	Plan      ExtractPlan `json:"plan"`
+	File      lake.File   `json:"file"`
 	FileIndex int         `json:"file_index"`
+}
+
+// Slim returns the plan without its per-file lists, for activity inputs.
+func (p ExtractPlan) Slim() ExtractPlan {
+	p.SourceFiles = nil
+	return p
 }
 
 // PartitionResult lists the part blobs written (Partition = shard name).

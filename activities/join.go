@@ -29,10 +29,7 @@ func (a *Activities) JoinShard(ctx context.Context, in JoinShardInput) (JoinShar
 	}
 	events := tabular.NewTable(v.Schema)
 	shardName := ShardName(in.Shard)
-	for _, f := range v.Files {
-		if f.Partition != shardName {
-			continue
-		}
+	for _, f := range in.ViewFiles {
 		rr, err := l.BlobReaderAt(ctx, f.Digest)
 		if err != nil {
 			return JoinShardResult{}, toTemporal(err)

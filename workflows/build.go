@@ -91,6 +91,7 @@ func BuildTrainingData(ctx workflow.Context, in BuildInput) (BuildResult, error)
 
 	// Partition the spine once per view (views may key on different
 	// entities and have different shard counts).
+	slim := plan.Slim()
 	progress.Phase = "partitioning spine"
 	type job struct{ view, file int }
 	var jobs []job
@@ -105,7 +106,7 @@ func BuildTrainingData(ctx workflow.Context, in BuildInput) (BuildResult, error)
 		spineParts[vi] = make([][]lake.File, v.Shards)
 	}
 	if err := forEach(ctx, len(jobs), func(i int) workflow.Future {
-		return workflow.ExecuteActivity(longIO(ctx), a.PartitionSpine, activities.PartitionSpineInput{Plan: plan, View: jobs[i].view, FileIndex: jobs[i].file})
+		return workflow.ExecuteActivity(longIO(ctx), a.PartitionSpine, activities.PartitionSpineInput{Plan: slim, View: jobs[i].view, File: plan.SpineFiles[jobs[i].file], FileIndex: jobs[i].file})
 	}, func(i int, f workflow.Future) error {
 		var r activities.PartitionResult
 		if err := f.Get(ctx, &r); err != nil {
@@ -139,7 +140,9 @@ func BuildTrainingData(ctx workflow.Context, in BuildInput) (BuildResult, error)
 	joined := make([][]lake.File, len(plan.Views))
 	if err := forEach(ctx, len(shardJobs), func(i int) workflow.Future {
 		j := shardJobs[i]
-		return workflow.ExecuteActivity(longIO(ctx), a.JoinShard, activities.JoinShardInput{Plan: plan, View: j.view, Shard: j.shard, SpineParts: spineParts[j.view][j.shard]})
+		return workflow.ExecuteActivity(longIO(ctx), a.JoinShard, activities.JoinShardInput{
+			Plan: slim, View: j.view, Shard: j.shard, SpineParts: spineParts[j.view][j.shard], ViewFiles: shardFiles(plan.Views[j.view], j.shard),
+		})
 	}, func(i int, f workflow.Future) error {
 		var r activities.JoinShardResult
 		if err := f.Get(ctx, &r); err != nil {
@@ -169,4 +172,16 @@ func BuildTrainingData(ctx workflow.Context, in BuildInput) (BuildResult, error)
 	}
 	res.Version, res.Rows, res.Bytes, res.Files, res.Created, res.Moves = committed.Version, committed.Rows, committed.Bytes, len(assembled.Files), committed.Created, moves
 	return res, nil
+}
+
+// shardFiles picks a view's files of one shard.
+func shardFiles(v activities.BuildView, shard int) []lake.File {
+	name := activities.ShardName(shard)
+	var out []lake.File
+	for _, f := range v.Files {
+		if f.Partition == name {
+			out = append(out, f)
+		}
+	}
+	return out
 }

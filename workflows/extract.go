@@ -101,10 +101,11 @@ func ExtractFeatures(ctx workflow.Context, in ExtractInput) (ExtractResult, erro
 	res.Dataset, res.SourceDataset, res.SourceVersion, res.Shards = plan.Dataset, plan.SourceDataset, plan.SourceVersion, plan.Shards
 	progress.Files, progress.SourceRows = len(plan.SourceFiles), plan.SourceRows
 
+	slim := plan.Slim()
 	progress.Phase = "partitioning"
 	byShard := make([][]lake.File, plan.Shards)
 	if err := forEach(ctx, len(plan.SourceFiles), func(i int) workflow.Future {
-		return workflow.ExecuteActivity(longIO(ctx), a.PartitionSourceFile, activities.PartitionInput{Plan: plan, FileIndex: i})
+		return workflow.ExecuteActivity(longIO(ctx), a.PartitionSourceFile, activities.PartitionInput{Plan: slim, File: plan.SourceFiles[i], FileIndex: i})
 	}, func(i int, f workflow.Future) error {
 		var r activities.PartitionResult
 		if err := f.Get(ctx, &r); err != nil {
@@ -140,7 +141,7 @@ func ExtractFeatures(ctx workflow.Context, in ExtractInput) (ExtractResult, erro
 	files := make([]lake.File, len(nonEmpty))
 	if err := forEach(ctx, len(nonEmpty), func(i int) workflow.Future {
 		s := nonEmpty[i]
-		return workflow.ExecuteActivity(longIO(ctx), a.SortShard, activities.SortShardInput{Plan: plan, Shard: s, Parts: byShard[s]})
+		return workflow.ExecuteActivity(longIO(ctx), a.SortShard, activities.SortShardInput{Plan: slim, Shard: s, Parts: byShard[s]})
 	}, func(i int, f workflow.Future) error {
 		var r activities.SortShardResult
 		if err := f.Get(ctx, &r); err != nil {
