@@ -39,8 +39,9 @@ func (a *Activities) InferSchema(ctx context.Context, in InferSchemaInput) (Infe
 // so a retried or repeated import reuses the parquet blob instead of
 // parsing the input again.
 type convertMemo struct {
-	File   lake.File      `json:"file"`
-	Format tabular.Format `json:"format"`
+	File   lake.File             `json:"file"`
+	Format tabular.Format        `json:"format"`
+	Stats  []tabular.ColumnStats `json:"stats,omitempty"`
 }
 
 // convertMemoPrefix is outside datasets/ and objects/: memos are a cache,
@@ -66,7 +67,7 @@ func (a *Activities) ConvertSource(ctx context.Context, in ConvertSourceInput) (
 	l := lake.New(a.Store)
 	memoKey := convertMemoKey(in)
 	if memo, ok := a.readConvertMemo(ctx, l, memoKey); ok {
-		return ConvertSourceResult{File: memo.File, Format: memo.Format, Reused: true}, nil
+		return ConvertSourceResult{File: memo.File, Format: memo.Format, Reused: true, Stats: memo.Stats}, nil
 	}
 	src, err := a.openSource(ctx, in.Source, in.Format)
 	if err != nil {
@@ -97,8 +98,8 @@ func (a *Activities) ConvertSource(ctx context.Context, in ConvertSourceInput) (
 	if err != nil {
 		return ConvertSourceResult{}, toTemporal(err)
 	}
-	out := ConvertSourceResult{File: lake.File{Digest: d, Rows: res.Rows, Bytes: size}, Format: src.format}
-	memo, _ := json.Marshal(convertMemo{File: out.File, Format: out.Format})
+	out := ConvertSourceResult{File: lake.File{Digest: d, Rows: res.Rows, Bytes: size}, Format: src.format, Stats: res.Stats}
+	memo, _ := json.Marshal(convertMemo{File: out.File, Format: out.Format, Stats: out.Stats})
 	if _, err := a.Store.Put(ctx, memoKey, bytes.NewReader(memo), int64(len(memo))); err != nil {
 		activity.GetLogger(ctx).Warn("could not write conversion memo", "key", memoKey, "error", err)
 	}

@@ -52,6 +52,10 @@ type ConvertSourceResult struct {
 	// Reused is true when an earlier run had converted the same bytes with
 	// the same schema, so nothing was parsed or uploaded.
 	Reused bool
+	// Stats are the file's column statistics, computed while converting
+	// (identical to reading the parquet back), so a one-file import needs
+	// no second pass.
+	Stats []tabular.ColumnStats
 }
 
 // ComputeStatsInput asks for column statistics over a version's files.

@@ -17,12 +17,14 @@ func publish(ctx workflow.Context, in activities.CommitVersionInput, refs []stri
 	info := workflow.GetInfo(ctx)
 	in.Workflow, in.RunID = info.WorkflowExecution.ID, info.WorkflowExecution.RunID
 
-	phase("stats")
-	var stats activities.ComputeStatsResult
-	if err := workflow.ExecuteActivity(longIO(ctx), a.ComputeStats, activities.ComputeStatsInput{Schema: in.Schema, Files: in.Files}).Get(ctx, &stats); err != nil {
-		return activities.CommitVersionResult{}, nil, err
+	if in.Stats == nil { // callers that already have them skip a pass over the data
+		phase("stats")
+		var stats activities.ComputeStatsResult
+		if err := workflow.ExecuteActivity(longIO(ctx), a.ComputeStats, activities.ComputeStatsInput{Schema: in.Schema, Files: in.Files}).Get(ctx, &stats); err != nil {
+			return activities.CommitVersionResult{}, nil, err
+		}
+		in.Stats = stats.Stats
 	}
-	in.Stats = stats.Stats
 
 	phase("commit")
 	var committed activities.CommitVersionResult

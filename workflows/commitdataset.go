@@ -105,6 +105,7 @@ func CommitDataset(ctx workflow.Context, in CommitDatasetInput) (CommitDatasetRe
 	progress.Phase = "converting"
 	files := make([]lake.File, len(sources))
 	formats := make([]tabular.Format, len(sources))
+	fileStats := make([][]tabular.ColumnStats, len(sources))
 	if err := forEach(ctx, len(sources), func(i int) workflow.Future {
 		return workflow.ExecuteActivity(longIO(ctx), a.ConvertSource, activities.ConvertSourceInput{Dataset: in.Name, Source: sources[i], Format: in.Format, Schema: schema})
 	}, func(i int, f workflow.Future) error {
@@ -114,6 +115,7 @@ func CommitDataset(ctx workflow.Context, in CommitDatasetInput) (CommitDatasetRe
 		}
 		files[i] = r.File
 		formats[i] = r.Format
+		fileStats[i] = r.Stats
 		progress.FilesDone++
 		progress.Rows += r.File.Rows
 		return nil
@@ -125,10 +127,16 @@ func CommitDataset(ctx workflow.Context, in CommitDatasetInput) (CommitDatasetRe
 	for i, s := range sources {
 		provSources[i] = lake.SourceFile{Name: s.Name, Digest: s.Digest, Bytes: s.Bytes, Format: string(formats[i])}
 	}
-	committed, moves, err := publish(ctx, activities.CommitVersionInput{
+	commit := activities.CommitVersionInput{
 		Kind: lake.KindDataset, Name: in.Name, Schema: schema, Files: files,
 		Sources: provSources, User: in.User, Host: in.Host,
-	}, append([]string{"latest"}, in.Tags...), "import", func(p string) { progress.Phase = p })
+	}
+	// A one-file import already has its statistics from the conversion;
+	// runs started before this change still take the separate pass.
+	if v := workflow.GetVersion(ctx, "stats-from-conversion", workflow.DefaultVersion, 1); v >= 1 && len(files) == 1 && fileStats[0] != nil {
+		commit.Stats = fileStats[0]
+	}
+	committed, moves, err := publish(ctx, commit, append([]string{"latest"}, in.Tags...), "import", func(p string) { progress.Phase = p })
 	if err != nil {
 		return res, err
 	}

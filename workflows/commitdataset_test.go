@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -265,4 +266,33 @@ func corruptParquet(t *testing.T) []byte {
 		b[i] ^= 0x5a
 	}
 	return b
+}
+
+// TestOneFileImportStatsEqualASecondPass checks that statistics taken
+// while converting (no second pass) are exactly what reading the parquet
+// back gives.
+func TestOneFileImportStatsEqualASecondPass(t *testing.T) {
+	store := newStore(t)
+	res, err := runImport(t, store, workflows.CommitDatasetInput{Name: "d", Sources: []activities.Source{stage(t, store, "orders.csv", []byte(ordersCSVRandom(5000, 50, 4)))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lake.New(store)
+	m, err := l.GetManifest(t.Context(), lake.KindDataset, "d", res.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := tabular.NewStatsAccumulator(m.Schema)
+	rr, err := l.BlobReaderAt(t.Context(), m.Files[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := acc.AddParquet(t.Context(), rr, rr.Size()); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(acc.Stats())
+	got, _ := json.Marshal(m.Stats)
+	if string(got) != string(want) {
+		t.Fatalf("stats differ:\n got %s\nwant %s", got, want)
+	}
 }
