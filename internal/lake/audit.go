@@ -16,13 +16,13 @@ import (
 // verification, gates, approval, alias move, notification, compensation,
 // rollback. Events are append-only (PutIfAbsent) and never rewritten.
 type AuditEvent struct {
-	At       time.Time         `json:"at"`
-	Model    string            `json:"model"`
-	Version  string            `json:"version,omitempty"`
-	Alias    string            `json:"alias,omitempty"`
-	Request  string            `json:"request,omitempty"` // promotion request id
+	At      time.Time `json:"at"`
+	Model   string    `json:"model"`
+	Version string    `json:"version,omitempty"`
+	Alias   string    `json:"alias,omitempty"`
+	Request string    `json:"request,omitempty"` // promotion request id
 	// Seq orders events written in the same instant (one workflow task).
-	Seq int `json:"seq"`
+	Seq      int               `json:"seq"`
 	Step     string            `json:"step"`
 	Outcome  string            `json:"outcome"` // ok, failed, waiting, approved, rejected, timeout, compensated
 	By       string            `json:"by,omitempty"`

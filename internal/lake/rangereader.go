@@ -3,18 +3,33 @@ package lake
 import (
 	"context"
 	"io"
+	"sync"
 
 	"github.com/granaryml/granary/internal/objstore"
 )
 
-// RangeReader adapts a stored object to io.ReaderAt with one ranged Get
-// per call. Parquet readers issue few, large reads (footer, then column
-// chunks), which is the access pattern object stores are good at.
+// Read-ahead cache geometry. Parquet readers ask for a few tens of KiB at
+// a time, one column chunk after another and often several columns in
+// lockstep; one ranged Get per small read would be thousands of round
+// trips to S3 per file. Aligned blocks with a small LRU serve sequential
+// reads of up to maxBlocks interleaved columns with one request per block,
+// and cap a reader's memory at blockSize*maxBlocks.
+const (
+	blockSize = 256 << 10
+	maxBlocks = 16
+)
+
+// RangeReader adapts a stored object to io.ReaderAt with ranged Gets and
+// a small block cache. It is safe for concurrent use.
 type RangeReader struct {
 	ctx   context.Context
 	store objstore.Store
 	key   string
 	size  int64
+
+	mu     sync.Mutex
+	blocks map[int64][]byte
+	lru    []int64 // block indexes, most recent last
 }
 
 // Size is the object's length.
@@ -29,14 +44,73 @@ func (r *RangeReader) ReadAt(p []byte, off int64) (int, error) {
 	if off+want > r.size {
 		want = r.size - off
 	}
-	rc, _, err := r.store.Get(r.ctx, r.key, objstore.GetOptions{Offset: off, Length: want})
+	var n int64
+	if want >= blockSize*4 {
+		// Large reads go straight through: caching them would only evict.
+		got, err := r.fetch(p[:want], off)
+		n = int64(got)
+		if err != nil {
+			return got, err
+		}
+	} else {
+		for n < want {
+			b, err := r.block((off + n) / blockSize)
+			if err != nil {
+				return int(n), err
+			}
+			start := (off + n) % blockSize
+			n += int64(copy(p[n:want], b[start:]))
+		}
+	}
+	if n < int64(len(p)) {
+		return int(n), io.EOF
+	}
+	return int(n), nil
+}
+
+func (r *RangeReader) block(i int64) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if b, ok := r.blocks[i]; ok {
+		r.touch(i)
+		return b, nil
+	}
+	start := i * blockSize
+	b := make([]byte, min(int64(blockSize), r.size-start))
+	// (allocated up front for simplicity; replaced by an evicted block
+	// when one is free)
+	if r.blocks == nil {
+		r.blocks = make(map[int64][]byte, maxBlocks)
+	} else if len(r.blocks) >= maxBlocks {
+		oldest := r.lru[0]
+		r.lru = r.lru[1:]
+		if old := r.blocks[oldest]; cap(old) >= len(b) {
+			b = old[:len(b)] // reuse the evicted block's memory
+		}
+		delete(r.blocks, oldest)
+	}
+	if _, err := r.fetch(b, start); err != nil {
+		return nil, err
+	}
+	r.blocks[i] = b
+	r.lru = append(r.lru, i)
+	return b, nil
+}
+
+func (r *RangeReader) touch(i int64) {
+	for k, v := range r.lru {
+		if v == i {
+			r.lru = append(append(r.lru[:k:k], r.lru[k+1:]...), i)
+			return
+		}
+	}
+}
+
+func (r *RangeReader) fetch(p []byte, off int64) (int, error) {
+	rc, _, err := r.store.Get(r.ctx, r.key, objstore.GetOptions{Offset: off, Length: int64(len(p))})
 	if err != nil {
 		return 0, err
 	}
 	defer rc.Close()
-	n, err := io.ReadFull(rc, p[:want])
-	if err == nil && int64(n) < int64(len(p)) {
-		err = io.EOF
-	}
-	return n, err
+	return io.ReadFull(rc, p)
 }
