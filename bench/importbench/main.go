@@ -9,12 +9,16 @@
 //  3. stats: tabular.NewStatsAccumulator + AddParquet over the written
 //     parquet (activity ComputeStats).
 //
-// What it leaves out is lake I/O (the CLI's upload of the raw file, the
-// blob copy of the parquet) and Temporal; bench/import.sh measures the full
-// product path separately.
+// By default the input and output are local files, so the figures are the
+// engine's alone. With -lake DIR it also does the lake I/O the product path
+// does around the engine, on a fresh file:// lake under DIR (removed at
+// exit): the CLI's upload of the CSV (lake.PutBlobFile), reading the source
+// back from the lake (OpenBlob) for infer and convert, the upload of the
+// parquet blob (PutBlobFile), and stats through lake.BlobReaderAt (one
+// ranged Get per ReadAt, as ComputeStats does). Only Temporal is missing.
 //
 // It prints one JSON object on stdout. peak_rss_mib is this process's
-// VmHWM at exit (Linux), i.e. the peak over all three phases.
+// VmHWM at exit (Linux), i.e. the peak over all phases.
 //
 //	go run ./bench/importbench -in bench/out/x.csv -out bench/out/granary.parquet
 package main
@@ -27,12 +31,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/objstore/filestore"
 	"github.com/granaryml/granary/internal/tabular"
 )
 
@@ -44,6 +52,7 @@ type phase struct {
 
 type report struct {
 	Engine       string           `json:"engine"`
+	Mode         string           `json:"mode"` // "local" or "lake"
 	File         string           `json:"file"`
 	Rows         int64            `json:"rows"`
 	InputBytes   int64            `json:"input_bytes"`
@@ -52,44 +61,54 @@ type report struct {
 	Columns      []tabular.Column `json:"columns"`
 	Phases       map[string]phase `json:"phases"`
 	SyncSeconds  float64          `json:"sync_seconds"` // fsync of the parquet, part of convert (the activity does it too)
-	Seconds      float64          `json:"seconds"`      // infer + convert + stats
+	Seconds      float64          `json:"seconds"`      // sum of the phases
 	RowsPerS     float64          `json:"rows_per_s"`
 	MBPerS       float64          `json:"mb_per_s"` // CSV MB (10^6 bytes) per second over all phases
+	StatsReadAt  readAtCount      `json:"stats_readat"`
 	PeakRSSMiB   float64          `json:"peak_rss_mib"`
 	GOMAXPROCS   int              `json:"gomaxprocs"`
 	GoVersion    string           `json:"go_version"`
 	GOGC         string           `json:"gogc,omitempty"`
 	GOMEMLIMIT   string           `json:"gomemlimit,omitempty"`
-	StatsMatch   bool             `json:"stats_match"` // ComputeStats == Convert's own stats
+	// StatsMatch: ComputeStats over the parquet gave exactly the stats
+	// Convert computed while converting.
+	StatsMatch bool `json:"stats_match"`
 }
+
+type readAtCount struct {
+	Calls int64 `json:"calls"`
+	Bytes int64 `json:"bytes"`
+}
+
+var profDir string
 
 func main() {
 	in := flag.String("in", "", "CSV input file")
 	out := flag.String("out", "", "parquet output file (default: a temp file, removed at exit)")
+	lakeDir := flag.String("lake", "", "also do the product path's lake I/O, on a fresh file:// lake created under `DIR`")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of all phases to `FILE`")
-	phaseProfiles := flag.String("phaseprofiles", "", "also write one CPU profile per phase (infer.prof, convert.prof, stats.prof) into `DIR`")
-	memprofile := flag.String("memprofile", "", "write a heap (alloc) profile at exit to `FILE`")
+	phaseProfiles := flag.String("phaseprofiles", "", "write one CPU profile per phase (infer.prof, convert.prof, stats.prof, ...) into `DIR`")
+	memprofile := flag.String("memprofile", "", "write an allocation profile at exit to `FILE`")
 	flag.Parse()
 	if *in == "" {
 		fmt.Fprintln(os.Stderr, "importbench: -in is required")
 		os.Exit(2)
-	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		check(err)
-		check(pprof.StartCPUProfile(f))
-		defer pprof.StopCPUProfile()
 	}
 	if *cpuprofile != "" && *phaseProfiles != "" {
 		fmt.Fprintln(os.Stderr, "importbench: -cpuprofile and -phaseprofiles are exclusive (one CPU profile at a time)")
 		os.Exit(2)
 	}
 	profDir = *phaseProfiles
-	rep, err := run(context.Background(), *in, *out)
-	check(err)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+	}
+	rep, err := run(context.Background(), *in, *out, *lakeDir)
 	if *cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
+	check(err)
 	if *memprofile != "" {
 		f, err := os.Create(*memprofile)
 		check(err)
@@ -109,17 +128,13 @@ func check(err error) {
 	}
 }
 
-// stream hides everything but Read, as the activity's heartbeatReader does:
-// the engine only gets a forward stream, so nothing can seek or map it.
-var profDir string
-
 // profile starts a per-phase CPU profile when -phaseprofiles is set and
 // returns the function that stops it.
 func profile(name string) func() {
 	if profDir == "" {
 		return func() {}
 	}
-	f, err := os.Create(profDir + "/" + name + ".prof")
+	f, err := os.Create(filepath.Join(profDir, name+".prof"))
 	check(err)
 	check(pprof.StartCPUProfile(f))
 	return func() {
@@ -128,52 +143,120 @@ func profile(name string) func() {
 	}
 }
 
+// stream hides everything but Read, as the activity's heartbeatReader does:
+// the engine only gets a forward stream, so nothing can seek or map it.
 type stream struct{ r io.Reader }
 
 func (s stream) Read(p []byte) (int, error) { return s.r.Read(p) }
 
-func run(ctx context.Context, in, out string) (*report, error) {
+// countingReaderAt counts the ReadAt calls the parquet reader makes, which
+// is what a ranged-Get ReaderAt (lake.RangeReader) pays for per call.
+type countingReaderAt struct {
+	r     io.ReaderAt
+	calls atomic.Int64
+	bytes atomic.Int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	c.calls.Add(1)
+	n, err := c.r.ReadAt(p, off)
+	c.bytes.Add(int64(n))
+	return n, err
+}
+
+// timer runs the phases and records their durations.
+type timer struct {
+	rep *report
+	dur map[string]float64
+}
+
+func (t *timer) phase(name string, f func() error) error {
+	stop := profile(name)
+	t0 := time.Now()
+	err := f()
+	t.dur[name] = time.Since(t0).Seconds()
+	stop()
+	return err
+}
+
+func run(ctx context.Context, in, out, lakeDir string) (*report, error) {
 	st, err := os.Stat(in)
 	if err != nil {
 		return nil, err
 	}
 	rep := &report{
-		Engine: "granary", File: in, InputBytes: st.Size(), Phases: map[string]phase{},
+		Engine: "granary", Mode: "local", File: in, InputBytes: st.Size(), Phases: map[string]phase{},
 		GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
 		GOGC: os.Getenv("GOGC"), GOMEMLIMIT: os.Getenv("GOMEMLIMIT"),
 	}
-	name := baseName(in)
+	t := &timer{rep: rep, dur: map[string]float64{}}
+	name := filepath.Base(in)
+
+	// Where the CSV is read from: the local file, or its blob in the lake.
+	openSource := func() (io.ReadCloser, error) { return os.Open(in) }
+	var l *lake.Lake
+	if lakeDir != "" {
+		rep.Mode = "lake"
+		if err := os.MkdirAll(lakeDir, 0o755); err != nil {
+			return nil, err
+		}
+		root, err := os.MkdirTemp(lakeDir, "lake-*")
+		if err != nil {
+			return nil, err
+		}
+		if root, err = filepath.Abs(root); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(root)
+		store, err := filestore.New(root)
+		if err != nil {
+			return nil, err
+		}
+		l = lake.New(store)
+		var digest lake.Digest
+		// The CLI's upload (cli.uploadSources).
+		if err := t.phase("upload", func() error {
+			d, _, _, err := l.PutBlobFile(ctx, in)
+			digest = d
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		openSource = func() (io.ReadCloser, error) {
+			rc, _, err := l.OpenBlob(ctx, digest)
+			return rc, err
+		}
+	}
 
 	// Format detection as activities.openSource does it: the first 4 KiB.
-	f, err := os.Open(in)
+	src, err := openSource()
 	if err != nil {
 		return nil, err
 	}
 	head := make([]byte, 4096)
-	n, _ := io.ReadFull(f, head)
+	n, _ := io.ReadFull(src, head)
+	src.Close()
 	format, err := tabular.DetectFormat(name, head[:n])
 	if err != nil {
 		return nil, err
 	}
-	f.Close()
 
 	// 1. infer
-	stop := profile("infer")
-	t0 := time.Now()
-	f, err = os.Open(in)
-	if err != nil {
+	var schema tabular.Schema
+	if err := t.phase("infer", func() error {
+		src, err := openSource()
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		schema, err = tabular.InferSchema(ctx, stream{src}, tabular.ReadOptions{File: name, Format: format})
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	schema, err := tabular.InferSchema(ctx, stream{f}, tabular.ReadOptions{File: name, Format: format})
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	inferS := time.Since(t0).Seconds()
-	stop()
 	rep.Columns = schema.Columns
 
-	// 2. convert
+	// 2. convert, into a temp file (or -out), fsynced as ConvertSource does.
 	var pq *os.File
 	if out == "" {
 		pq, err = os.CreateTemp("", "importbench-*.parquet")
@@ -181,90 +264,104 @@ func run(ctx context.Context, in, out string) (*report, error) {
 			return nil, err
 		}
 		defer os.Remove(pq.Name())
-	} else {
-		pq, err = os.Create(out)
+	} else if pq, err = os.Create(out); err != nil {
+		return nil, err
+	}
+	defer pq.Close()
+	var res tabular.Result
+	if err := t.phase("convert", func() error {
+		src, err := openSource()
 		if err != nil {
+			return err
+		}
+		defer src.Close()
+		res, err = tabular.Convert(ctx, stream{src}, pq, tabular.ConvertOptions{
+			File: name, Format: format, Schema: schema,
+			Progress: func(int64) {},
+		})
+		if err != nil {
+			return err
+		}
+		ts := time.Now()
+		err = pq.Sync()
+		rep.SyncSeconds = time.Since(ts).Seconds()
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	rep.Rows, rep.ParquetBytes, rep.RowGroups = res.Rows, res.Bytes, res.RowGroups
+
+	// The parquet blob's upload (ConvertSource's PutBlobFile).
+	var blob lake.Digest
+	if l != nil {
+		if err := t.phase("put_blob", func() error {
+			d, _, _, err := l.PutBlobFile(ctx, pq.Name())
+			blob = d
+			return err
+		}); err != nil {
 			return nil, err
 		}
 	}
-	defer pq.Close()
-	stop = profile("convert")
-	t1 := time.Now()
-	f, err = os.Open(in)
-	if err != nil {
-		return nil, err
-	}
-	res, err := tabular.Convert(ctx, stream{f}, pq, tabular.ConvertOptions{
-		File: name, Format: format, Schema: schema,
-		Progress: func(int64) {},
-	})
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	ts := time.Now()
-	if err := pq.Sync(); err != nil {
-		return nil, err
-	}
-	rep.SyncSeconds = time.Since(ts).Seconds()
-	convertS := time.Since(t1).Seconds()
-	stop()
-	rep.Rows, rep.ParquetBytes, rep.RowGroups = res.Rows, res.Bytes, res.RowGroups
 
-	// 3. stats over the written parquet, as ComputeStats does (a fresh
-	// ReaderAt on the blob; here the local file).
-	stop = profile("stats")
-	t2 := time.Now()
-	rf, err := os.Open(pq.Name())
-	if err != nil {
-		return nil, err
-	}
-	rst, err := rf.Stat()
-	if err != nil {
-		return nil, err
-	}
+	// 3. stats over the written parquet, as ComputeStats does: a fresh
+	// ReaderAt on the blob (the local file, or lake.BlobReaderAt).
 	acc := tabular.NewStatsAccumulator(schema)
-	if err := acc.AddParquet(ctx, rf, rst.Size()); err != nil {
+	var cr *countingReaderAt
+	if err := t.phase("stats", func() error {
+		var ra io.ReaderAt
+		var size int64
+		if l != nil {
+			rr, err := l.BlobReaderAt(ctx, blob)
+			if err != nil {
+				return err
+			}
+			ra, size = rr, rr.Size()
+		} else {
+			f, err := os.Open(pq.Name())
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			fi, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			ra, size = f, fi.Size()
+		}
+		cr = &countingReaderAt{r: ra}
+		return acc.AddParquet(ctx, cr, size)
+	}); err != nil {
 		return nil, err
 	}
-	stats := acc.Stats()
-	rf.Close()
-	statsS := time.Since(t2).Seconds()
-	stop()
-
-	a, _ := json.Marshal(stats)
+	rep.StatsReadAt = readAtCount{Calls: cr.calls.Load(), Bytes: cr.bytes.Load()}
+	a, _ := json.Marshal(acc.Stats())
 	b, _ := json.Marshal(res.Stats)
 	rep.StatsMatch = string(a) == string(b)
 
 	rows := float64(rep.Rows)
 	mb := float64(rep.InputBytes) / 1e6
 	pqmb := float64(rep.ParquetBytes) / 1e6
-	rep.Phases["infer"] = phase{inferS, rows / inferS, mb / inferS}
-	rep.Phases["convert"] = phase{convertS, rows / convertS, mb / convertS}
-	rep.Phases["stats"] = phase{statsS, rows / statsS, pqmb / statsS}
-	rep.Seconds = inferS + convertS + statsS
+	for name, s := range t.dur {
+		in := mb
+		if name == "stats" || name == "put_blob" {
+			in = pqmb
+		}
+		rep.Phases[name] = phase{s, rows / s, in / s}
+		rep.Seconds += s
+	}
 	rep.RowsPerS = rows / rep.Seconds
 	rep.MBPerS = mb / rep.Seconds
 	return rep, nil
 }
 
-func baseName(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[i+1:]
-	}
-	return p
-}
-
 // vmHWM is the process's peak resident set size in MiB (Linux), or the Go
 // runtime's view of memory obtained from the OS elsewhere.
 func vmHWM() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err == nil {
+	if f, err := os.Open("/proc/self/status"); err == nil {
 		defer f.Close()
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			line := sc.Text()
-			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
 				kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
 				if err == nil {
 					return kb / 1024
