@@ -14,16 +14,27 @@ import (
 )
 
 const (
-	extractCrashFiles  = 3       // source files: one partition activity each
-	extractCrashRows   = 150_000 // per file
+	extractCrashFiles  = 4       // source files: one partition activity each
+	extractCrashRows   = 250_000 // per file
 	extractCrashShards = 8       // one sort activity each
 	extractCrashKills  = 3
 )
 
+// extractTypical are the extraction's steps' durations, uninterrupted, on
+// the 2-core reference machine (go run ./bench/crash -workflow extract
+// -rows 1000000 -files 4 -shards 8 -kills 0 prints them): each targeted
+// kill comes 5% to 50% into its step. Slower machines only move the kills
+// earlier in their steps.
+var extractTypical = map[string]time.Duration{
+	"PartitionSourceFile": 900 * time.Millisecond,
+	"SortShard":           800 * time.Millisecond,
+	"ComputeStats":        500 * time.Millisecond,
+}
+
 // TestExtractSurvivesWorkerKills is the crash-safety test of feature
 // extraction: against the real Temporal dev server and MinIO, the worker
-// process is SIGKILLed and restarted while ExtractFeatures turns 450k
-// orders in 3 source files into the user_orders view in 8 shards. Each
+// process is SIGKILLed and restarted while ExtractFeatures turns 1M
+// orders in 4 source files into the user_orders view in 8 shards. Each
 // kill is aimed at one of the workflow's phases, picked at random from
 // partitioning, sorting, statistics and the commit (the commit always),
 // and lands at a random moment of it. The extraction must commit exactly
@@ -39,7 +50,7 @@ func TestExtractSurvivesWorkerKills(t *testing.T) {
 	began := time.Now()
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
-	targets := crashtest.PickTargets(rng, crashtest.Extract.Phases(), extractCrashKills)
+	targets := crashtest.Spread(crashtest.PickTargets(rng, crashtest.Extract.Phases(), extractCrashKills), extractTypical)
 	t.Logf("kill schedule seed %d (GRANARY_CRASH_SEED=%d replays it)", seed, seed)
 
 	data, err := crashtest.WriteFeatureData(t.TempDir(), extractCrashFiles, extractCrashRows, 0, 0)
@@ -94,14 +105,11 @@ func TestExtractSurvivesWorkerKills(t *testing.T) {
 			id, _, _, err := w.Launch(ctx, false) // returns once started
 			return id, err
 		},
+		// Each kill's delay counts from the moment a (re)started worker
+		// has work in its target step (see extractTypical; the commit's
+		// are a few milliseconds), and is cut short when the next step is
+		// scheduled, so a kill never lands past that boundary.
 		Kills: extractCrashKills, Targets: targets, Steps: crashtest.Extract.Steps(),
-		// Counted from the moment a (re)started worker has work in the
-		// target phase. Uninterrupted on the 2-core reference machine the
-		// extraction takes about 4s: partitioning 1.5s, sorting 1s, stats
-		// 0.5s, the commit under 0.1s (which has its own delays). A kill
-		// is cut short when the phase after its target begins, so it
-		// never lands later than that boundary.
-		MinDelay: 20 * time.Millisecond, MaxDelay: 1200 * time.Millisecond,
 		Rand:          rng,
 		ProgressQuery: workflows.ProgressQuery,
 		Timeout:       4 * time.Minute,
@@ -148,6 +156,9 @@ func TestExtractSurvivesWorkerKills(t *testing.T) {
 		t.Errorf("re-running the extraction should attach to %s and report %s, got %s %s attached=%v", out.WorkflowID, lake.ShortID(res.Version), id, version, attached)
 	}
 
+	if steps, err := crashtest.Timeline(t.Context(), st.tc, out.WorkflowID); err == nil {
+		t.Logf("the crashed extraction's steps:\n%s", crashtest.FormatTimeline(steps))
+	}
 	t.Logf("%d kills (target -> phase: %s), %d worker processes; extraction took %v from launch (workflow %v); %d blobs, as in the reference; temp files crashed workers left: %v; test took %v",
 		len(out.Kills), killPhases(out.Kills), st.workers.Count(), out.Elapsed.Round(time.Millisecond), out.Workflow.Round(time.Millisecond),
 		blobs, leftoverTempFiles(t, st.workerTmp), time.Since(began).Round(time.Second))

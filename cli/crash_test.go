@@ -20,10 +20,6 @@ import (
 	"github.com/granaryml/granary/workflows"
 )
 
-// commitDatasetSteps are CommitDataset's activities in the order it runs
-// them (StageSource only runs for remote inputs).
-var commitDatasetSteps = []string{"InferSchema", "ConvertSource", "ComputeStats", "CommitVersion", "MoveRefs"}
-
 const (
 	crashRows    = 200_000
 	crashKills   = 3
@@ -130,16 +126,17 @@ func TestImportSurvivesWorkerKills(t *testing.T) {
 		},
 		Kills: crashKills,
 		// Counted from the moment a (re)started worker has work. The whole
-		// import takes about 1.2s uninterrupted on the 2-core reference
-		// machine (schema 0.1s, conversion 0.3s, stats 0.4s, commit and ref
-		// move under 0.1s each), so delays up to 0.7s spread the kills over
-		// every step. They are cut short so that the workflow cannot finish
-		// before the last kill: the first kills land by the start of the
-		// stats (or one step further), the last by the start of the ref
-		// move.
+		// import takes under a second uninterrupted on the 2-core reference
+		// machine (schema 0.1s, conversion 0.4s, commit and ref move under
+		// 0.1s each; a one-file import takes its statistics from the
+		// conversion, so it never schedules ComputeStats), so delays up to
+		// 0.7s spread the kills over every step. They are cut short so
+		// that the workflow cannot finish before the last kill: the first
+		// kills land by the start of the stats, here the commit (or one
+		// step further), the last by the start of the ref move.
 		MinDelay:      20 * time.Millisecond,
 		MaxDelay:      700 * time.Millisecond,
-		Steps:         commitDatasetSteps,
+		Steps:         crashtest.Import.Steps(), // StageSource only runs for remote inputs
 		Before:        "ComputeStats",
 		LastBefore:    "MoveRefs",
 		Rand:          rand.New(rand.NewPCG(seed, seed>>1|1)),
@@ -202,11 +199,7 @@ func TestImportSurvivesWorkerKills(t *testing.T) {
 
 	var phases []string
 	for _, k := range out.Kills {
-		phase := k.Phase
-		if k.Cut != "" {
-			phase = k.Cut
-		}
-		phases = append(phases, phase)
+		phases = append(phases, k.Where())
 	}
 	t.Logf("%d kills (phases: %s), %d worker processes; import took %v from launch (workflow %v), created=%v; temp files crashed workers left: %v; test took %v",
 		len(out.Kills), strings.Join(phases, "; "), workers.Count(), out.Elapsed.Round(time.Millisecond), out.Workflow.Round(time.Millisecond),

@@ -307,16 +307,11 @@ func checkSingleCommit(t *testing.T, l *lake.Lake, dataset, version, workflowID 
 	}
 }
 
-// killPhases says where each kill landed: the workflow's own phase, or
-// the step boundary a cut-short kill came at.
+// killPhases says where each kill aimed and landed.
 func killPhases(kills []crashtest.Kill) string {
 	var phases []string
 	for _, k := range kills {
-		phase := k.Phase
-		if k.Cut != "" {
-			phase = k.Cut
-		}
-		phases = append(phases, fmt.Sprintf("%s -> %s", k.Target, phase))
+		phases = append(phases, fmt.Sprintf("%s -> %s", k.Target, k.Where()))
 	}
 	return strings.Join(phases, "; ")
 }

@@ -47,6 +47,17 @@ type Chaos struct {
 	Steps      []string
 	Before     string
 	LastBefore string
+	// Targets, if set, replaces Before and LastBefore: kill n lands in
+	// step Targets[n-1] (one entry per kill, in workflow order). It waits
+	// until the step is scheduled and the current worker has work, then
+	// sleeps the target's random delay, cut short (the kill comes at once)
+	// when the next step is scheduled: the kill hits the target step, or
+	// at worst the boundary just after it. No kill lets the workflow get
+	// past the step after its target, so a kill aimed before the last
+	// step finds the workflow running, unless the steps left are so short
+	// (a commit retried after the kill before, say) that they all finish
+	// between two polls of the server.
+	Targets []Target
 	// ProgressQuery, if set, is a query answering a JSON object with a
 	// "phase" field; each kill records the phase it interrupted.
 	ProgressQuery string
@@ -59,16 +70,75 @@ type Chaos struct {
 	progress int // index in Steps of the latest step seen scheduled, -1 before any
 }
 
+// Target is the step a targeted kill aims at (see Chaos.Targets), with
+// its own range of delays; zero delays mean Chaos.MinDelay and MaxDelay.
+type Target struct {
+	Step               string
+	MinDelay, MaxDelay time.Duration
+}
+
+// PickTargets chooses the targets of one run's kills among phases, in
+// workflow order: every phase once when there are as many kills, a random
+// subset that always keeps the last phase (the commit) when there are
+// fewer, and random repeats when there are more.
+func PickTargets(rng *rand.Rand, phases []Target, kills int) []Target {
+	if len(phases) == 0 || kills <= 0 {
+		return nil
+	}
+	idx := make([]int, 0, kills)
+	if kills >= len(phases) {
+		for i := range phases {
+			idx = append(idx, i)
+		}
+		for len(idx) < kills {
+			idx = append(idx, rng.IntN(len(phases)))
+		}
+	} else {
+		last := len(phases) - 1
+		perm := rng.Perm(last)
+		idx = append(idx, perm[:kills-1]...)
+		idx = append(idx, last)
+	}
+	slices.Sort(idx)
+	out := make([]Target, len(idx))
+	for i, j := range idx {
+		out[i] = phases[j]
+	}
+	return out
+}
+
+// Spread gives every target without delays of its own a range over the
+// first half of its step's typical duration (from 5% to 50% of it), so
+// that kills land inside the step even when it runs faster than usual (on
+// a loaded machine steps only get slower). A kill that overruns its step
+// lands at the next step's start instead; when that is the commit, the
+// kill after it has only the commit's retry, tens of milliseconds, to
+// land in. Steps missing from typical keep Chaos's delays.
+func Spread(targets []Target, typical map[string]time.Duration) []Target {
+	out := slices.Clone(targets)
+	for i, t := range out {
+		d, ok := typical[t.Step]
+		if !ok || t.MinDelay != 0 || t.MaxDelay != 0 {
+			continue
+		}
+		out[i].MinDelay = max(time.Millisecond, d/20)
+		out[i].MaxDelay = max(out[i].MinDelay+time.Millisecond, d/2)
+	}
+	return out
+}
+
 // Kill is one SIGKILL of a worker while the workflow was running.
 type Kill struct {
 	N      int
+	Target string        // the step the kill aimed at (Chaos.Targets), if any
 	At     time.Duration // since Chaos.Run began
-	Waited time.Duration // until this worker got work: what the previous kill cost
+	Waited time.Duration // until this worker got work (in its target step, if any): what the previous kill cost
 	Delay  time.Duration // after the worker got work
 	Cut    string        // set when the delay was cut short as this step was scheduled
 	Worker int
 	Pid    int
-	Phase  string // the workflow's own progress phase: "?" if it did not answer, "" if not asked (Cut)
+	Phase  string // the workflow's own progress phase: "?" if it did not answer, "" if not asked (Cut, short delays)
+	Step   string // the furthest step with an activity pending as the kill came ("" if none)
 	Hit    string // what the killed worker was doing, from the server's view
 }
 
@@ -81,8 +151,29 @@ func (k Kill) String() string {
 	if k.Phase != "" {
 		phase = fmt.Sprintf("; phase %q", k.Phase)
 	}
-	return fmt.Sprintf("kill %d at %v: worker %d (pid %d) got work after %v, killed %v later%s%s; hit %s",
-		k.N, k.At.Round(time.Millisecond), k.Worker, k.Pid, k.Waited.Round(time.Millisecond), k.Delay.Round(time.Millisecond), cut, phase, k.Hit)
+	target := ""
+	if k.Target != "" {
+		target = " aimed at " + k.Target + ","
+	}
+	return fmt.Sprintf("kill %d at %v:%s worker %d (pid %d) got work after %v, killed %v later%s%s; hit %s",
+		k.N, k.At.Round(time.Millisecond), target, k.Worker, k.Pid, k.Waited.Round(time.Millisecond), k.Delay.Round(time.Millisecond), cut, phase, k.Hit)
+}
+
+// Where says where the kill landed, briefly: the workflow's phase if it
+// answered, otherwise the furthest step pending, with the boundary it was
+// cut short at.
+func (k Kill) Where() string {
+	where := k.Phase
+	if where == "" || where == "?" {
+		where = k.Step
+		if where == "" {
+			where = "between steps"
+		}
+	}
+	if k.Cut != "" {
+		where += " (" + k.Cut + ")"
+	}
+	return where
 }
 
 // ErrFinishedEarly means the workflow ended before every planned kill:
@@ -99,42 +190,70 @@ func (c *Chaos) Run(ctx context.Context, w *Worker) ([]Kill, *Worker, error) {
 		c.Logf = func(string, ...any) {}
 	}
 	c.progress = -1
+	if err := c.checkTargets(); err != nil {
+		return nil, w, err
+	}
 	start := time.Now()
 	var kills []Kill
 	for n := 1; n <= c.Kills; n++ {
 		waitStart := time.Now()
-		if err := c.waitForWork(ctx, w); err != nil {
-			return kills, w, fmt.Errorf("before kill %d: %w", n, err)
+		if len(c.Targets) == 0 {
+			if err := c.waitForWork(ctx, w); err != nil {
+				return kills, w, fmt.Errorf("before kill %d: %w", n, err)
+			}
+		} // else waitForStep below waits for work, in the target step
+		k := Kill{N: n, Worker: w.N, Pid: w.Pid()}
+		minDelay, maxDelay := c.MinDelay, c.MaxDelay
+		var limit int
+		if len(c.Targets) > 0 {
+			t := c.Targets[n-1]
+			k.Target = t.Step
+			if t.MinDelay != 0 || t.MaxDelay != 0 {
+				minDelay, maxDelay = t.MinDelay, t.MaxDelay
+			}
+			i := slices.Index(c.Steps, t.Step)
+			if err := c.waitForStep(ctx, w, i); err != nil {
+				return kills, w, fmt.Errorf("before kill %d (aimed at %s): %w", n, t.Step, err)
+			}
+			limit = i + 1
+		} else {
+			limit = c.limit(n)
 		}
-		k := Kill{N: n, Waited: time.Since(waitStart), Worker: w.N, Pid: w.Pid()}
-		delay := c.MinDelay
-		if span := c.MaxDelay - c.MinDelay; span > 0 {
+		k.Waited = time.Since(waitStart)
+		delay := minDelay
+		if span := maxDelay - minDelay; span > 0 {
 			delay += time.Duration(c.Rand.Int64N(int64(span)))
 		}
-		limit := c.limit(n)
 		waited, cut, err := c.sleepUntil(ctx, delay, limit)
 		if err != nil {
 			return kills, w, fmt.Errorf("before kill %d: %w", n, err)
 		}
 		k.Delay, k.Cut = waited, cut
-		if cut == "" {
+		if cut == "" && delay >= queryMinDelay {
 			// The query is a round trip through the worker (tens of
-			// milliseconds); a kill cut short at a step boundary must not
-			// wait for it, the step may be that short.
+			// milliseconds); a kill cut short at a step boundary, or
+			// meant to come within a few milliseconds, must not wait for
+			// it: the step may be that short.
 			k.Phase = c.phase(ctx)
 		}
-		d, err := c.describe(ctx)
-		if err != nil {
-			return kills, w, fmt.Errorf("before kill %d: %w", n, err)
-		}
-		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			return kills, w, fmt.Errorf("%w: %s before kill %d of %d (phase %q)", ErrFinishedEarly, st, n, c.Kills, k.Phase)
-		}
-		k.Hit = describeHit(d, w)
+		// Kill first, then ask the server: the steps near the end take
+		// milliseconds, and a round trip before the kill could let the
+		// workflow finish. Until the next worker starts nothing can make
+		// progress, so the state the server reports now is the one the
+		// kill interrupted (the dead worker's activities and workflow
+		// task still show as started).
 		if err := w.Kill(); err != nil {
 			return kills, w, err
 		}
 		k.At = time.Since(start)
+		d, err := c.describe(ctx)
+		if err != nil {
+			return kills, w, fmt.Errorf("after kill %d: %w", n, err)
+		}
+		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return kills, w, fmt.Errorf("%w: %s before kill %d of %d (phase %q)", ErrFinishedEarly, st, n, c.Kills, k.Phase)
+		}
+		k.Hit, k.Step = describeHit(d, w), c.furthestPending(d)
 		kills = append(kills, k)
 		c.Logf("%s", k)
 		if w, err = c.Workers.Start(); err != nil {
@@ -142,6 +261,57 @@ func (c *Chaos) Run(ctx context.Context, w *Worker) ([]Kill, *Worker, error) {
 		}
 	}
 	return kills, w, nil
+}
+
+// checkTargets rejects targets the kills could not honor.
+func (c *Chaos) checkTargets() error {
+	if len(c.Targets) == 0 {
+		return nil
+	}
+	if len(c.Targets) != c.Kills {
+		return fmt.Errorf("crashtest: %d targets for %d kills", len(c.Targets), c.Kills)
+	}
+	prev := -1
+	for _, t := range c.Targets {
+		i := slices.Index(c.Steps, t.Step)
+		switch {
+		case i < 0:
+			return fmt.Errorf("crashtest: target %q is not one of the steps %v", t.Step, c.Steps)
+		case i == len(c.Steps)-1:
+			return fmt.Errorf("crashtest: target %q is the last step: nothing would keep the workflow from ending before the kill", t.Step)
+		case i < prev:
+			return fmt.Errorf("crashtest: targets %v are not in workflow order", c.Targets)
+		}
+		prev = i
+	}
+	return nil
+}
+
+// waitForStep polls until step i (or a later one) has been scheduled and
+// w has work, so that a targeted kill's delay starts inside its target.
+// The workflow is then still running.
+func (c *Chaos) waitForStep(ctx context.Context, w *Worker, i int) error {
+	ctx, cancel := context.WithTimeout(ctx, c.ResumeTimeout)
+	defer cancel()
+	for {
+		d, err := c.describe(ctx)
+		if err != nil {
+			return fmt.Errorf("%s not reached within %v: %w", c.Steps[i], c.ResumeTimeout, err)
+		}
+		if st := d.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return fmt.Errorf("%w: %s", ErrFinishedEarly, st)
+		}
+		if c.progress >= i && busy(d, w) {
+			return nil
+		}
+		select {
+		case <-w.Exited():
+			return fmt.Errorf("crashtest: worker %d exited on its own: %s", w.N, w.Tail(2000))
+		case <-ctx.Done():
+			return fmt.Errorf("%s not reached with worker %d busy within %v: %w (server state: %s)", c.Steps[i], w.N, c.ResumeTimeout, ctx.Err(), describeHit(d, w))
+		case <-time.After(pollFast):
+		}
+	}
 }
 
 // limit is the index in Steps of the first step kill n must come before:
@@ -201,8 +371,25 @@ func (c *Chaos) sleepUntil(ctx context.Context, d time.Duration, limit int) (tim
 	}
 }
 
-// pollFast is how often the workflow is watched while a kill is due: the
-// last steps of an import take tens of milliseconds.
+// queryMinDelay: a kill due sooner than this after its wait does not ask
+// the workflow's phase first.
+const queryMinDelay = 100 * time.Millisecond
+
+// furthestPending is the furthest of Steps with an activity pending.
+func (c *Chaos) furthestPending(d *workflowservice.DescribeWorkflowExecutionResponse) string {
+	best := -1
+	for _, a := range d.GetPendingActivities() {
+		best = max(best, slices.Index(c.Steps, a.GetActivityType().GetName()))
+	}
+	if best < 0 {
+		return ""
+	}
+	return c.Steps[best]
+}
+
+// pollFast is how often the workflow is watched while a kill is due or a
+// restarted worker is awaited: the last steps of a workflow (the commit,
+// the ref move, a retry of either) take tens of milliseconds.
 const pollFast = 10 * time.Millisecond
 
 // describe asks the server for the workflow's state, riding out slow or
@@ -251,7 +438,7 @@ func (c *Chaos) waitForWork(ctx context.Context, w *Worker) error {
 			return fmt.Errorf("crashtest: worker %d exited on its own: %s", w.N, w.Tail(2000))
 		case <-ctx.Done():
 			return fmt.Errorf("worker %d got no work within %v: %w (server state: %s)", w.N, c.ResumeTimeout, ctx.Err(), describeHit(d, w))
-		case <-time.After(2 * pollFast):
+		case <-time.After(pollFast):
 		}
 	}
 }

@@ -83,7 +83,7 @@ func (r *Reader) observe(ctx context.Context, ref string, rep *ReaderReport, ver
 	}
 	if len(rep.Versions) == 0 || rep.Versions[len(rep.Versions)-1] != id {
 		if len(rep.Versions) > 0 {
-			violate("%s@%s moved from %s to %s during one import", r.Name, ref, lake.ShortID(rep.Versions[len(rep.Versions)-1]), lake.ShortID(id))
+			violate("%s@%s moved from %s to %s during one run", r.Name, ref, lake.ShortID(rep.Versions[len(rep.Versions)-1]), lake.ShortID(id))
 		}
 		rep.Versions = append(rep.Versions, id)
 	}

@@ -2,6 +2,7 @@ package crashtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -11,17 +12,21 @@ import (
 	"github.com/granaryml/granary/internal/lake"
 )
 
-// Scenario is one import run against real servers: a worker process is
-// started, the import is launched, a reader watches the lake throughout,
-// and the worker is killed Kills times (none for an uninterrupted run).
+// Scenario is one run of a workflow (an import, an extraction, a build)
+// against real servers: a worker process is started, the workflow is
+// launched, a reader watches the dataset it commits throughout, and the
+// worker is killed Kills times (none for an uninterrupted run).
 type Scenario struct {
 	Client  client.Client
 	Workers *Workers
+	// Worker, if set, is a running worker of Workers (one that prepared
+	// the workflow's inputs, say) to start with instead of a new one.
+	Worker *Worker
 	// Lake is the reader's own handle on the lake the workers write to.
 	Lake    *lake.Lake
 	Dataset string
 	Rows    int64
-	// Start launches the import (e.g. `granary dataset import` without
+	// Start launches the workflow (e.g. `granary dataset import` without
 	// --wait) and returns its workflow id.
 	Start func(ctx context.Context) (workflowID string, err error)
 
@@ -32,6 +37,7 @@ type Scenario struct {
 	Steps         []string // see Chaos
 	Before        string
 	LastBefore    string
+	Targets       []Target
 	ProgressQuery string
 	// Timeout bounds the wait for the workflow's result after the kills.
 	Timeout time.Duration
@@ -46,15 +52,19 @@ type Outcome struct {
 	Created    bool
 	Kills      []Kill
 	Reader     ReaderReport
-	// Elapsed runs from the launch of the import to its result; Workflow
+	// Result is the workflow's whole result, for fields beyond the ones
+	// above (an extraction's counts, a build's splits).
+	Result json.RawMessage
+	// Elapsed runs from the launch of the workflow to its result; Workflow
 	// is the server's start-to-close time of the workflow alone.
 	Elapsed  time.Duration
 	Workflow time.Duration
 }
 
-// importResult mirrors the fields of workflows.CommitDatasetResult this
-// package needs (it must not import workflows).
-type importResult struct {
+// result mirrors the fields of the results of CommitDataset,
+// ExtractFeatures and BuildTrainingData this package needs (it must not
+// import workflows): all three name them alike.
+type result struct {
 	Version string `json:"version"`
 	Rows    int64  `json:"rows"`
 	Created bool   `json:"created"`
@@ -69,9 +79,11 @@ func (s Scenario) Run(ctx context.Context) (out Outcome, err error) {
 	if s.Timeout <= 0 {
 		s.Timeout = 5 * time.Minute
 	}
-	w, err := s.Workers.Start()
-	if err != nil {
-		return out, err
+	w := s.Worker
+	if w == nil {
+		if w, err = s.Workers.Start(); err != nil {
+			return out, err
+		}
 	}
 	reader := &Reader{Lake: s.Lake, Name: s.Dataset, WantRows: s.Rows}
 	stopReader := reader.Background(ctx)
@@ -79,14 +91,14 @@ func (s Scenario) Run(ctx context.Context) (out Outcome, err error) {
 
 	began := time.Now()
 	if out.WorkflowID, err = s.Start(ctx); err != nil {
-		return out, fmt.Errorf("start import: %w", err)
+		return out, fmt.Errorf("start workflow: %w", err)
 	}
-	s.Logf("import %s started %v after its launch", out.WorkflowID, time.Since(began).Round(time.Millisecond))
+	s.Logf("%s started %v after its launch", out.WorkflowID, time.Since(began).Round(time.Millisecond))
 	if s.Kills > 0 {
 		chaos := &Chaos{
 			Client: s.Client, WorkflowID: out.WorkflowID, Workers: s.Workers,
 			Kills: s.Kills, MinDelay: s.MinDelay, MaxDelay: s.MaxDelay, Rand: s.Rand,
-			Steps: s.Steps, Before: s.Before, LastBefore: s.LastBefore,
+			Steps: s.Steps, Before: s.Before, LastBefore: s.LastBefore, Targets: s.Targets,
 			ProgressQuery: s.ProgressQuery, Logf: s.Logf,
 		}
 		out.Kills, w, err = chaos.Run(ctx, w)
@@ -97,11 +109,14 @@ func (s Scenario) Run(ctx context.Context) (out Outcome, err error) {
 
 	wctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	var res importResult
-	if err := s.Client.GetWorkflow(wctx, out.WorkflowID, "").Get(wctx, &res); err != nil {
+	if err := s.Client.GetWorkflow(wctx, out.WorkflowID, "").Get(wctx, &out.Result); err != nil {
 		return out, fmt.Errorf("workflow %s after %d kills: %w (last worker's log:\n%s)", out.WorkflowID, len(out.Kills), err, w.Tail(4000))
 	}
 	out.Elapsed = time.Since(began)
+	var res result
+	if err := json.Unmarshal(out.Result, &res); err != nil {
+		return out, fmt.Errorf("workflow %s result: %w", out.WorkflowID, err)
+	}
 	out.Version, out.Rows, out.Created = res.Version, res.Rows, res.Created
 	if d, err := s.Client.DescribeWorkflowExecution(ctx, out.WorkflowID, ""); err == nil {
 		info := d.GetWorkflowExecutionInfo()

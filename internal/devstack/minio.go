@@ -42,6 +42,10 @@ type Minio struct {
 // with the root credentials. ctx bounds the wait (60s when it has no
 // deadline), not the server's lifetime: call Stop.
 func StartMinio(ctx context.Context, opts MinioOptions) (*Minio, error) {
+	return retryPortClash(opts.Port == 0 && opts.ConsolePort == 0, func() (*Minio, error) { return startMinio(ctx, opts) })
+}
+
+func startMinio(ctx context.Context, opts MinioOptions) (*Minio, error) {
 	var err error
 	if opts.Binary == "" {
 		if opts.Binary, err = FindBinary("minio"); err != nil {

@@ -46,6 +46,10 @@ type Temporal struct {
 // serves. ctx bounds the wait (60s when it has no deadline), not the
 // server's lifetime: call Stop.
 func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error) {
+	return retryPortClash(opts.Port == 0 && opts.UIPort == 0, func() (*Temporal, error) { return startTemporal(ctx, opts) })
+}
+
+func startTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error) {
 	var err error
 	if opts.Binary == "" {
 		if opts.Binary, err = FindBinary("temporal"); err != nil {

@@ -1,0 +1,180 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/granaryml/granary/internal/crashtest"
+	"github.com/granaryml/granary/internal/devstack/devtest"
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/workflows"
+)
+
+const (
+	buildCrashOrderFiles = 2
+	buildCrashOrderRows  = 150_000 // per file
+	buildCrashSpineFiles = 3       // one spine partition activity each
+	buildCrashSpineRows  = 200_000 // per file
+	buildCrashShards     = 8       // of the view: one join activity each
+	buildCrashKills      = 3
+)
+
+// buildTypical are the build's steps' durations, uninterrupted, on the
+// 2-core reference machine (go run ./bench/crash -workflow build -rows
+// 300000 -files 2 -spine-rows 600000 -spine-files 3 -shards 8 -kills 0
+// prints them): each targeted kill comes 5% to 50% into its step.
+var buildTypical = map[string]time.Duration{
+	"PartitionSpine": 350 * time.Millisecond,
+	"JoinShard":      2000 * time.Millisecond,
+	"Assemble":       1200 * time.Millisecond,
+	"ComputeStats":   750 * time.Millisecond,
+}
+
+// TestBuildSurvivesWorkerKills is the crash-safety test of training-set
+// builds: against the real Temporal dev server and MinIO, with the example
+// spec applied, 300k orders extracted into the user_orders view (8 shards)
+// and 600k churn labels in 3 files imported, the worker process is
+// SIGKILLed and restarted while BuildTrainingData builds training set
+// churn. Each kill is aimed at one of the build's phases, picked at random
+// from partitioning the spine, joining, assembling, statistics and the
+// commit (the commit always), and lands at a random moment of it. The
+// build must commit exactly once the version an uninterrupted build of
+// the same pins commits, one row per label, and no reader polling
+// training.churn@latest meanwhile may ever see a partial version.
+//
+// Each kill of a running activity costs its heartbeat timeout (20s), so
+// the test takes about a minute and a half. GRANARY_CRASH_SEED=<seed from
+// the log> replays a kill schedule (as far as timing allows).
+func TestBuildSurvivesWorkerKills(t *testing.T) {
+	devtest.RequireIntegration(t, "temporal", "minio")
+	began := time.Now()
+	seed := crashSeed(t)
+	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
+	targets := crashtest.Spread(crashtest.PickTargets(rng, crashtest.Build.Phases(), buildCrashKills), buildTypical)
+	t.Logf("kill schedule seed %d (GRANARY_CRASH_SEED=%d replays it)", seed, seed)
+
+	data, err := crashtest.WriteFeatureData(t.TempDir(), buildCrashOrderFiles, buildCrashOrderRows, buildCrashSpineFiles, buildCrashSpineRows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := crashtest.Workload{Kind: crashtest.Build, Data: data, Spec: exampleSpec(t), Shards: buildCrashShards}
+	labels := data.SpineRows()
+
+	// The reference runs while the servers start and the binary builds.
+	refDir := t.TempDir()
+	refDone := make(chan struct{})
+	var ref featureReference
+	var refErr error
+	go func() {
+		defer close(refDone)
+		ref, refErr = runFeatureReference(context.Background(), refDir, w)
+	}()
+	t.Cleanup(func() { <-refDone })
+	st := startCrashStack(t)
+	w.Run = st.cli()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
+	defer cancel()
+	setup, err := st.workers.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepStart := time.Now()
+	prep, err := w.Prepare(ctx)
+	if err != nil {
+		t.Fatalf("preparing the build: %v (worker log:\n%s)", err, setup.Tail(4000))
+	}
+	prepTook := time.Since(prepStart)
+	<-refDone
+	if refErr != nil {
+		t.Fatal(refErr)
+	}
+	if prep != ref.Prepared {
+		t.Fatalf("the crash run's pins differ from the reference's: %+v vs %+v", prep, ref.Prepared)
+	}
+	if ref.Build.Rows != labels {
+		t.Fatalf("reference build has %d rows, want one per label: %d", ref.Build.Rows, labels)
+	}
+	t.Logf("reference: %d labels over %d orders (%.1f MB CSV), view in %d shards -> %s %v, in %v in-process on a directory lake (imports, extraction, build); preparing the same on the stack took %v",
+		labels, data.Totals().Rows, float64(data.Bytes())/1e6, ref.Extract.Shards, lake.ShortID(ref.Build.Version), ref.Build.Splits, ref.Took.Round(time.Millisecond), prepTook.Round(time.Millisecond))
+
+	out, err := crashtest.Scenario{
+		Client: st.tc, Workers: st.workers, Worker: setup, Lake: st.lake, Dataset: w.Dataset(), Rows: w.Rows(),
+		Start: func(ctx context.Context) (string, error) {
+			id, _, _, err := w.Launch(ctx, false) // returns once started
+			return id, err
+		},
+		// Each kill's delay counts from the moment a (re)started worker
+		// has work in its target step (see buildTypical; the commit's are
+		// a few milliseconds), and is cut short when the next step is
+		// scheduled, so a kill never lands past that boundary.
+		Kills: buildCrashKills, Targets: targets, Steps: crashtest.Build.Steps(),
+		Rand:          rng,
+		ProgressQuery: workflows.ProgressQuery,
+		Timeout:       4 * time.Minute,
+		Logf:          t.Logf,
+	}.Run(ctx)
+	rep := out.Reader
+	t.Logf("reader: %d observations before the ref existed, %d of the complete version after; %d blobs re-hashed; %d violations",
+		rep.Before, rep.After, rep.Verified, len(rep.Violations))
+	for _, v := range rep.Violations {
+		t.Errorf("reader saw a partial or inconsistent version: %s", v)
+	}
+	if err != nil {
+		t.Fatalf("after %d kills: %v", len(out.Kills), err)
+	}
+	if len(out.Kills) < buildCrashKills {
+		t.Fatalf("only %d kills landed while the workflow ran, want %d", len(out.Kills), buildCrashKills)
+	}
+
+	// The crashed build produced exactly the uninterrupted build's
+	// version, one row per label, split alike.
+	var res workflows.BuildResult
+	if err := json.Unmarshal(out.Result, &res); err != nil {
+		t.Fatal(err)
+	}
+	var splitRows int64
+	for _, n := range res.Splits {
+		splitRows += n
+	}
+	if res.Version != ref.Build.Version || res.Rows != labels || splitRows != labels || !maps.Equal(res.Splits, ref.Build.Splits) ||
+		res.Files != ref.Build.Files || res.Bytes != ref.Build.Bytes || len(res.Inputs) != len(ref.Build.Inputs) {
+		t.Fatalf("crashed build gave %+v, uninterrupted %+v", res, ref.Build)
+	}
+	for i, in := range res.Inputs {
+		if in != ref.Build.Inputs[i] {
+			t.Errorf("lineage input %d: %+v, the reference's %+v", i, in, ref.Build.Inputs[i])
+		}
+	}
+	if !res.Created {
+		t.Errorf("the crashed build reports created=false: the version existed before its commit")
+	}
+	if rep.After == 0 || len(rep.Versions) != 1 || rep.Versions[0] != ref.Build.Version {
+		t.Errorf("reader should have seen exactly the reference version, saw %v (%d complete observations)", rep.Versions, rep.After)
+	}
+	checkSingleCommit(t, st.lake, w.Dataset(), res.Version, out.WorkflowID)
+	if ids, err := st.lake.ListVersions(t.Context(), lake.KindDataset, crashtest.ViewDataset); err != nil || len(ids) != 1 || ids[0] != prep.View {
+		t.Errorf("the build must leave the view it read alone: versions %v, %v", ids, err)
+	}
+	blobs := compareBlobs(t, st.store, ref.Store)
+
+	// Launching the same build again attaches to the finished run.
+	id, version, attached, err := w.Launch(t.Context(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !attached || version != res.Version || id != out.WorkflowID {
+		t.Errorf("re-running the build should attach to %s and report %s, got %s %s attached=%v", out.WorkflowID, lake.ShortID(res.Version), id, version, attached)
+	}
+
+	if steps, err := crashtest.Timeline(t.Context(), st.tc, out.WorkflowID); err == nil {
+		t.Logf("the crashed build's steps:\n%s", crashtest.FormatTimeline(steps))
+	}
+	t.Logf("%d kills (target -> phase: %s), %d worker processes; build took %v from launch (workflow %v); %d blobs, as in the reference; temp files crashed workers left: %v; test took %v",
+		len(out.Kills), killPhases(out.Kills), st.workers.Count(), out.Elapsed.Round(time.Millisecond), out.Workflow.Round(time.Millisecond),
+		blobs, leftoverTempFiles(t, st.workerTmp), time.Since(began).Round(time.Second))
+}
