@@ -18,6 +18,7 @@ import (
 // results (each sorted by spine row id), adds the split, and writes one
 // parquet file per split. Memory: one batch per open file.
 func (a *Activities) Assemble(ctx context.Context, in AssembleInput) (AssembleResult, error) {
+	defer keepAlive(ctx)()
 	p := in.Plan
 	l := lake.New(a.Store)
 	mergers := make([]*rowMerger, len(p.Views))

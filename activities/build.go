@@ -134,6 +134,7 @@ func (a *Activities) PlanBuild(ctx context.Context, in PlanBuildInput) (BuildPla
 // PartitionSpine splits one spine file by one view's join keys into that
 // view's shard count, tagging every row with its spine row id.
 func (a *Activities) PartitionSpine(ctx context.Context, in PartitionSpineInput) (PartitionResult, error) {
+	defer keepAlive(ctx)()
 	p, v := in.Plan, in.Plan.Views[in.View]
 	l := lake.New(a.Store)
 	f := in.File

@@ -19,6 +19,7 @@ import (
 
 // InferSchema reads one raw source in full and infers its schema.
 func (a *Activities) InferSchema(ctx context.Context, in InferSchemaInput) (InferSchemaResult, error) {
+	defer keepAlive(ctx)()
 	src, err := a.openSource(ctx, in.Source, in.Format)
 	if err != nil {
 		return InferSchemaResult{}, toTemporal(err)
@@ -64,6 +65,7 @@ func convertMemoKey(in ConvertSourceInput) string {
 // uploaded only if no identical blob exists. Progress heartbeats carry the
 // row count so operators see how far a long conversion got.
 func (a *Activities) ConvertSource(ctx context.Context, in ConvertSourceInput) (ConvertSourceResult, error) {
+	defer keepAlive(ctx)()
 	l := lake.New(a.Store)
 	memoKey := convertMemoKey(in)
 	if memo, ok := a.readConvertMemo(ctx, l, memoKey); ok {
@@ -129,6 +131,7 @@ func (a *Activities) readConvertMemo(ctx context.Context, l *lake.Lake, key stri
 // statistics over all of them (one pass, column chunks only), so stats
 // describe the whole version however many files it has.
 func (a *Activities) ComputeStats(ctx context.Context, in ComputeStatsInput) (ComputeStatsResult, error) {
+	defer keepAlive(ctx)()
 	l := lake.New(a.Store)
 	acc := tabular.NewStatsAccumulator(in.Schema)
 	hb := heartbeat{ctx: ctx}

@@ -130,6 +130,7 @@ const MaxShards = 1024
 // project, hash the join keys. Parts are uploaded content-addressed, so a
 // retry after a crash re-uploads nothing it already stored.
 func (a *Activities) PartitionSourceFile(ctx context.Context, in PartitionInput) (PartitionResult, error) {
+	defer keepAlive(ctx)()
 	p := in.Plan
 	l := lake.New(a.Store)
 	f := in.File
@@ -170,6 +171,7 @@ func (a *Activities) PartitionSourceFile(ctx context.Context, in PartitionInput)
 // SortShard merges a shard's parts and sorts them by (keys, time); the
 // result is one of the feature view version's files.
 func (a *Activities) SortShard(ctx context.Context, in SortShardInput) (SortShardResult, error) {
+	defer keepAlive(ctx)()
 	p := in.Plan
 	l := lake.New(a.Store)
 	inputs := make([]shard.Input, 0, len(in.Parts))

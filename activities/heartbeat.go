@@ -42,3 +42,30 @@ func (h *heartbeatReader) Read(p []byte) (int, error) {
 	h.hb.beat(h.n)
 	return n, err
 }
+
+// keepAlive heartbeats every heartbeatInterval until the returned stop is
+// called, so a step with no natural progress points (sorting a shard in
+// memory, uploading a large blob, hashing an artifact) is never mistaken
+// for a dead worker by the 20 s heartbeat timeout. A worker that really
+// dies stops heartbeating with it.
+func keepAlive(ctx context.Context) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(heartbeatInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
+}

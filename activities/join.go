@@ -15,6 +15,7 @@ import (
 // the exact point-in-time sort-merge, and written as (row id, features)
 // in spine row id order.
 func (a *Activities) JoinShard(ctx context.Context, in JoinShardInput) (JoinShardResult, error) {
+	defer keepAlive(ctx)()
 	p, v := in.Plan, in.Plan.Views[in.View]
 	l := lake.New(a.Store)
 	spine := tabular.NewTable(spinePartSchema(p, v))

@@ -21,6 +21,7 @@ func (a *Activities) RecordAudit(ctx context.Context, in AuditInput) error {
 // VerifyModel re-hashes every artifact file (a tampered blob is refused)
 // and checks that the training-set versions the model names still exist.
 func (a *Activities) VerifyModel(ctx context.Context, in VerifyModelInput) (VerifyModelResult, error) {
+	defer keepAlive(ctx)()
 	l := lake.New(a.Store)
 	m, err := l.GetManifest(ctx, lake.KindModel, in.Model, in.Version)
 	if err != nil {

@@ -65,6 +65,7 @@ func (a *Activities) openSource(ctx context.Context, src Source, format tabular.
 // spools to a local temp file because the blob key is the content's hash,
 // which is only known after reading everything.
 func (a *Activities) StageSource(ctx context.Context, in StageSourceInput) (StageSourceResult, error) {
+	defer keepAlive(ctx)()
 	src := in.Source
 	store, key, err := a.openObjectURL(ctx, src.URL)
 	if err != nil {
