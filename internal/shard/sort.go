@@ -15,6 +15,11 @@ import (
 // they were appended in (source order), which is what makes `last` pick
 // the later of two simultaneous events.
 func SortOrder(t *tabular.Table, keyCols []int, timeCol int) []int {
+	if len(keyCols) == 1 {
+		if k := t.Column(keyCols[0]); k.Type == tabular.Int64 || k.Type == tabular.Timestamp {
+			return sortIntKey(k.Ints[:t.Len()], t.Column(timeCol).Ints)
+		}
+	}
 	order := make([]int, t.Len())
 	for i := range order {
 		order[i] = i
@@ -73,4 +78,33 @@ func SortShard(ctx context.Context, s tabular.Schema, parts []Input, keyCols []i
 		}
 	}
 	return t.WriteParquet(w, SortOrder(t, keyCols, timeCol), 0)
+}
+
+// sortIntKey orders rows by (key, time, row) for one int64 key: packing the
+// three into one struct keeps the comparisons on contiguous memory, and
+// the row index as the last criterion makes an unstable O(n log n) sort
+// (pdqsort) give exactly the stable order.
+func sortIntKey(keys, ts []int64) []int {
+	type rec struct {
+		k, t int64
+		i    int
+	}
+	recs := make([]rec, len(keys))
+	for i := range recs {
+		recs[i] = rec{keys[i], ts[i], i}
+	}
+	slices.SortFunc(recs, func(a, b rec) int {
+		if a.k != b.k {
+			return cmp.Compare(a.k, b.k)
+		}
+		if a.t != b.t {
+			return cmp.Compare(a.t, b.t)
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	order := make([]int, len(recs))
+	for i, r := range recs {
+		order[i] = r.i
+	}
+	return order
 }
