@@ -42,7 +42,7 @@ step "1. the stack works: a workflow round-trips an object through the lake"
 
 step "2. generate the shop example's data (deterministic, seed 7)"
 go run ./examples/shop/gen --out "$STATE/data"
-head -3 "$STATE/data/orders.csv"
+sed -n 1,3p "$STATE/data/orders.csv"
 
 step "3. import orders.csv as a dataset version (CommitDataset workflow)"
 "$GRANARY" dataset import orders "$STATE/data/orders.csv" --tag demo --wait
@@ -60,7 +60,7 @@ step "6. import the churn labels (the training spine), list datasets, see the re
 
 step "7. export the version as CSV"
 "$GRANARY" dataset export orders@demo --out "$STATE/export/orders" --format csv
-head -3 "$STATE/export/orders/part-00000.csv"
+sed -n 1,3p "$STATE/export/orders/part-00000.csv"
 
 step "8. validate and apply the feature spec (entities, sources, feature views, training sets)"
 cat examples/shop/features.yaml
@@ -73,8 +73,8 @@ step "9. extract the user_orders feature view (ExtractFeatures workflow: partiti
 
 step "10. build the churn training set: exact point-in-time join onto the labels, split by user"
 "$GRANARY" build churn --wait --out "$STATE/training/churn"
-ls -R "$STATE/training/churn" | head -12
-"$GRANARY" dataset show training.churn | head -30
+ls -R "$STATE/training/churn" | sed -n 1,12p
+"$GRANARY" dataset show training.churn | sed -n 1,30p
 
 step "11. register two model versions trained on it, promote through gates and an approval"
 printf 'churn model v1\n' > "$STATE/model-v1.bin"; printf '{"auc": 0.81, "loss": 0.42}' > "$STATE/metrics-v1.json"
