@@ -106,22 +106,17 @@ func datasetShowCommand() *ucli.Command {
 }
 
 func refsPointingAt(c *ucli.Context, l *lake.Lake, k lake.Kind, name, id string) []string {
-	names, err := l.ListNames(c.Context, k)
+	refs, err := l.Refs(c.Context, k, name)
 	if err != nil {
 		return nil
 	}
-	var refs []string
-	for _, n := range names {
-		if n.Name != name {
-			continue
-		}
-		for _, r := range sortedKeys(n.Refs) {
-			if n.Refs[r] == id {
-				refs = append(refs, r)
-			}
+	var out []string
+	for _, r := range sortedKeys(refs) {
+		if refs[r] == id {
+			out = append(out, r)
 		}
 	}
-	return refs
+	return out
 }
 
 func printManifest(w io.Writer, o datasetShowOutput) {

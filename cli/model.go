@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -132,6 +133,8 @@ func modelRegisterCommand() *ucli.Command {
 	}
 }
 
+var metricName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 func readMetrics(path string) (map[string]float64, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -147,8 +150,8 @@ func readMetrics(path string) (map[string]float64, error) {
 		if !ok {
 			return nil, fmt.Errorf("--metrics %s: metric %q is %v, not a number", path, k, v)
 		}
-		if err := lake.ValidateName("metric", strings.ToLower(k)); err != nil || strings.ContainsAny(k, ".-") {
-			return nil, fmt.Errorf("--metrics %s: metric name %q must be letters, digits and '_'", path, k)
+		if !metricName.MatchString(k) {
+			return nil, fmt.Errorf("--metrics %s: metric name %q must be letters, digits and '_' (gates use it as an identifier)", path, k)
 		}
 		out[k] = f
 	}

@@ -287,6 +287,9 @@ func testResolve(t *testing.T, l *lake.Lake) {
 	if _, err := l.MoveRef(ctx, lake.MoveOptions{Kind: lake.KindDataset, Name: "orders", Ref: "prod", To: v1}); err != nil {
 		t.Fatal(err)
 	}
+	if refs, err := l.Refs(ctx, lake.KindDataset, "orders"); err != nil || len(refs) != 1 || refs["prod"] != v1 {
+		t.Errorf("Refs = %v, %v; want only prod -> %s", refs, err, v1)
+	}
 	for _, ref := range []string{"prod", v1, v1[:8], v1[:20]} {
 		got, err := l.Resolve(ctx, lake.KindDataset, "orders", ref)
 		if err != nil || got != v1 {

@@ -2,6 +2,7 @@ package lake
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -76,4 +77,26 @@ func sortMoves(m []RefMove) {
 		}
 		return int(a.Seq - b.Seq)
 	})
+}
+
+// Refs returns one name's refs (alias -> version), reading only that
+// name's refs/ prefix.
+func (l *Lake) Refs(ctx context.Context, k Kind, name string) (map[string]string, error) {
+	if err := ValidateName(kindNoun(k), name); err != nil {
+		return nil, err
+	}
+	refs := map[string]string{}
+	prefix := fmt.Sprintf("%s/%s/refs/", k, name)
+	for o, err := range objstore.All(ctx, l.store, prefix) {
+		if err != nil {
+			return nil, err
+		}
+		alias := strings.TrimPrefix(o.Key, prefix)
+		r, _, err := l.GetRef(ctx, k, name, alias)
+		if err != nil {
+			return nil, err
+		}
+		refs[alias] = r.Version
+	}
+	return refs, nil
 }

@@ -76,18 +76,20 @@ func (r *RangeReader) block(i int64) ([]byte, error) {
 		return b, nil
 	}
 	start := i * blockSize
-	b := make([]byte, min(int64(blockSize), r.size-start))
-	// (allocated up front for simplicity; replaced by an evicted block
-	// when one is free)
+	n := int(min(int64(blockSize), r.size-start))
+	var b []byte
 	if r.blocks == nil {
 		r.blocks = make(map[int64][]byte, maxBlocks)
 	} else if len(r.blocks) >= maxBlocks {
 		oldest := r.lru[0]
 		r.lru = r.lru[1:]
-		if old := r.blocks[oldest]; cap(old) >= len(b) {
-			b = old[:len(b)] // reuse the evicted block's memory
+		if old := r.blocks[oldest]; cap(old) >= n {
+			b = old[:n] // reuse the evicted block's memory
 		}
 		delete(r.blocks, oldest)
+	}
+	if b == nil {
+		b = make([]byte, n)
 	}
 	if _, err := r.fetch(b, start); err != nil {
 		return nil, err
