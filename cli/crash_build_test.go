@@ -54,7 +54,10 @@ func TestBuildSurvivesWorkerKills(t *testing.T) {
 	began := time.Now()
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
-	targets := crashtest.Spread(crashtest.PickTargets(rng, crashtest.Build.Phases(), buildCrashKills), buildTypical)
+	// The required kills aim at the long phases; one more aims at the
+	// commit, which takes milliseconds and may finish before a poll sees it.
+	phases := crashtest.Build.Phases()
+	targets := crashtest.Spread(append(crashtest.PickTargets(rng, phases[:len(phases)-1], buildCrashKills), phases[len(phases)-1]), buildTypical)
 	t.Logf("kill schedule seed %d (GRANARY_CRASH_SEED=%d replays it)", seed, seed)
 
 	data, err := crashtest.WriteFeatureData(t.TempDir(), buildCrashOrderFiles, buildCrashOrderRows, buildCrashSpineFiles, buildCrashSpineRows)
@@ -112,7 +115,7 @@ func TestBuildSurvivesWorkerKills(t *testing.T) {
 		// has work in its target step (see buildTypical; the commit's are
 		// a few milliseconds), and is cut short when the next step is
 		// scheduled, so a kill never lands past that boundary.
-		Kills: buildCrashKills, Targets: targets, Steps: crashtest.Build.Steps(),
+		Kills: buildCrashKills + 1, BestEffort: 1, Targets: targets, Steps: crashtest.Build.Steps(),
 		Rand:          rng,
 		ProgressQuery: workflows.ProgressQuery,
 		Timeout:       4 * time.Minute,

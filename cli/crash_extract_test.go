@@ -50,7 +50,10 @@ func TestExtractSurvivesWorkerKills(t *testing.T) {
 	began := time.Now()
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
-	targets := crashtest.Spread(crashtest.PickTargets(rng, crashtest.Extract.Phases(), extractCrashKills), extractTypical)
+	// The required kills aim at the long phases; one more aims at the
+	// commit, which takes milliseconds and may finish before a poll sees it.
+	phases := crashtest.Extract.Phases()
+	targets := crashtest.Spread(append(crashtest.PickTargets(rng, phases[:len(phases)-1], extractCrashKills), phases[len(phases)-1]), extractTypical)
 	t.Logf("kill schedule seed %d (GRANARY_CRASH_SEED=%d replays it)", seed, seed)
 
 	data, err := crashtest.WriteFeatureData(t.TempDir(), extractCrashFiles, extractCrashRows, 0, 0)
@@ -109,7 +112,7 @@ func TestExtractSurvivesWorkerKills(t *testing.T) {
 		// has work in its target step (see extractTypical; the commit's
 		// are a few milliseconds), and is cut short when the next step is
 		// scheduled, so a kill never lands past that boundary.
-		Kills: extractCrashKills, Targets: targets, Steps: crashtest.Extract.Steps(),
+		Kills: extractCrashKills + 1, BestEffort: 1, Targets: targets, Steps: crashtest.Extract.Steps(),
 		Rand:          rng,
 		ProgressQuery: workflows.ProgressQuery,
 		Timeout:       4 * time.Minute,

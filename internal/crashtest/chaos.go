@@ -58,6 +58,11 @@ type Chaos struct {
 	// (a commit retried after the kill before, say) that they all finish
 	// between two polls of the server.
 	Targets []Target
+	// BestEffort is how many of the last kills may be missed because the
+	// workflow finished first. Steps that take milliseconds (the commit,
+	// the ref move) are worth aiming at, but on a loaded machine a poll
+	// can miss them; the kills before them are the ones a test requires.
+	BestEffort int
 	// ProgressQuery, if set, is a query answering a JSON object with a
 	// "phase" field; each kill records the phase it interrupted.
 	ProgressQuery string
@@ -183,6 +188,15 @@ var ErrFinishedEarly = errors.New("crashtest: workflow ended before all kills")
 // Run performs the kills, starting from worker w, and returns them with
 // the worker left running.
 func (c *Chaos) Run(ctx context.Context, w *Worker) ([]Kill, *Worker, error) {
+	kills, w, err := c.run(ctx, w)
+	if errors.Is(err, ErrFinishedEarly) && len(kills) >= c.Kills-c.BestEffort {
+		c.Logf("workflow finished before the last %d best-effort kill(s); %d landed", c.Kills-len(kills), len(kills))
+		return kills, w, nil
+	}
+	return kills, w, err
+}
+
+func (c *Chaos) run(ctx context.Context, w *Worker) ([]Kill, *Worker, error) {
 	if c.ResumeTimeout <= 0 {
 		c.ResumeTimeout = 3 * time.Minute
 	}

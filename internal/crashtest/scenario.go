@@ -38,6 +38,7 @@ type Scenario struct {
 	Before        string
 	LastBefore    string
 	Targets       []Target
+	BestEffort    int // see Chaos.BestEffort
 	ProgressQuery string
 	// Timeout bounds the wait for the workflow's result after the kills.
 	Timeout time.Duration
@@ -99,7 +100,7 @@ func (s Scenario) Run(ctx context.Context) (out Outcome, err error) {
 			Client: s.Client, WorkflowID: out.WorkflowID, Workers: s.Workers,
 			Kills: s.Kills, MinDelay: s.MinDelay, MaxDelay: s.MaxDelay, Rand: s.Rand,
 			Steps: s.Steps, Before: s.Before, LastBefore: s.LastBefore, Targets: s.Targets,
-			ProgressQuery: s.ProgressQuery, Logf: s.Logf,
+			BestEffort: s.BestEffort, ProgressQuery: s.ProgressQuery, Logf: s.Logf,
 		}
 		out.Kills, w, err = chaos.Run(ctx, w)
 		if err != nil {
