@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -21,13 +20,21 @@ func (a *Activities) Assemble(ctx context.Context, in AssembleInput) (AssembleRe
 	defer keepAlive(ctx)()
 	p := in.Plan
 	l := lake.New(a.Store)
-	mergers := make([]*rowMerger, len(p.Views))
+	mergers := make([]*shard.RowMerger, len(p.Views))
 	for vi := range p.Views {
-		m, err := newRowMerger(ctx, l, in.Joined[vi])
+		inputs := make([]shard.Input, 0, len(in.Joined[vi]))
+		for _, f := range in.Joined[vi] {
+			rr, err := l.BlobReaderAt(ctx, f.Digest)
+			if err != nil {
+				return AssembleResult{}, toTemporal(err)
+			}
+			inputs = append(inputs, shard.Input{R: rr, Size: rr.Size()})
+		}
+		m, err := shard.NewRowMerger(inputs)
 		if err != nil {
 			return AssembleResult{}, toTemporal(err)
 		}
-		defer m.close()
+		defer m.Close()
 		mergers[vi] = m
 	}
 	out, err := newSplitWriters(p, a.TempDir)
@@ -82,7 +89,7 @@ func (a *Activities) Assemble(ctx context.Context, in AssembleInput) (AssembleRe
 				}
 				col := nSpine
 				for vi, m := range mergers {
-					jb, ji, err := m.take(id)
+					jb, ji, err := m.Take(id)
 					if err != nil {
 						r.Close()
 						return AssembleResult{}, toTemporal(fmt.Errorf("view %s: %w", p.Views[vi].View, err))
@@ -111,131 +118,6 @@ func (a *Activities) Assemble(ctx context.Context, in AssembleInput) (AssembleRe
 		return AssembleResult{}, toTemporal(err)
 	}
 	return AssembleResult{Files: files, Rows: rows}, nil
-}
-
-// rowMerger yields one view's joined rows in spine-row-id order from its
-// per-shard result files.
-type rowMerger struct {
-	cursors cursorHeap
-	all     []*cursor
-}
-
-type cursor struct {
-	r   *tabular.Reader
-	b   *tabular.Batch
-	i   int
-	eof bool
-}
-
-func (c *cursor) id() int64 { return c.b.Vectors[0].Ints[c.i] }
-
-func (c *cursor) advance() error {
-	c.i++
-	for c.b == nil || c.i >= c.b.Len {
-		b, err := c.r.Next()
-		if errors.Is(err, io.EOF) {
-			c.eof = true
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		c.b, c.i = b, 0
-	}
-	return nil
-}
-
-type cursorHeap []*cursor
-
-func (h cursorHeap) Len() int           { return len(h) }
-func (h cursorHeap) Less(i, j int) bool { return h[i].id() < h[j].id() }
-func (h cursorHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *cursorHeap) Push(x any)        { *h = append(*h, x.(*cursor)) }
-func (h *cursorHeap) Pop() any {
-	old := *h
-	c := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return c
-}
-
-func newRowMerger(ctx context.Context, l *lake.Lake, files []lake.File) (*rowMerger, error) {
-	m := &rowMerger{}
-	for _, f := range files {
-		rr, err := l.BlobReaderAt(ctx, f.Digest)
-		if err != nil {
-			m.close()
-			return nil, err
-		}
-		r, err := tabular.NewReader(rr, rr.Size())
-		if err != nil {
-			m.close()
-			return nil, err
-		}
-		c := &cursor{r: r, i: -1}
-		m.all = append(m.all, c)
-		if err := c.advance(); err != nil {
-			m.close()
-			return nil, err
-		}
-		if !c.eof {
-			m.cursors = append(m.cursors, c)
-		}
-	}
-	heap.Init(&m.cursors)
-	return m, nil
-}
-
-// take returns the joined row for spine row id. Every spine row was
-// joined exactly once per view, so the smallest id must be the one asked
-// for; anything else means a lost or duplicated row, which is a bug, not
-// bad input.
-func (m *rowMerger) take(id int64) (*tabular.Batch, int, error) {
-	if len(m.cursors) == 0 || m.cursors[0].id() != id {
-		got := "none"
-		if len(m.cursors) > 0 {
-			got = fmt.Sprint(m.cursors[0].id())
-		}
-		return nil, 0, fmt.Errorf("joined rows out of step: want spine row %d, have %s", id, got)
-	}
-	c := m.cursors[0]
-	b, i := c.b, c.i
-	// The batch stays valid until this cursor reads its next batch, so
-	// copy out before advancing past the batch end.
-	snapshot := b
-	if c.i+1 >= c.b.Len {
-		snapshot = cloneRow(b, i)
-		i = 0
-	}
-	if err := c.advance(); err != nil {
-		return nil, 0, err
-	}
-	if c.eof {
-		heap.Pop(&m.cursors)
-	} else {
-		heap.Fix(&m.cursors, 0)
-	}
-	return snapshot, i, nil
-}
-
-// cloneRow copies one row into a fresh single-row batch.
-func cloneRow(b *tabular.Batch, i int) *tabular.Batch {
-	s := tabular.Schema{}
-	for _, v := range b.Vectors {
-		s.Columns = append(s.Columns, tabular.Column{Type: v.Type, Nullable: v.Nulls != nil})
-	}
-	out := tabular.NewBatch(s)
-	all := make([]int, len(b.Vectors))
-	for k := range all {
-		all[k] = k
-	}
-	out.AppendRow(b, i, all)
-	return out
-}
-
-func (m *rowMerger) close() {
-	for _, c := range m.all {
-		c.r.Close()
-	}
 }
 
 // splitWriters keeps one parquet file (on local disk) per split.

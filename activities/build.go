@@ -54,7 +54,7 @@ func (a *Activities) PlanBuild(ctx context.Context, in PlanBuildInput) (BuildPla
 		Params: map[string]string{"set": ts.Name, "spine_timestamp": ts.Spine.Timestamp},
 	}
 	p.Inputs = append(p.Inputs, lake.Input{Role: "spine", Kind: lake.KindDataset, Name: ts.Spine.Dataset, Version: in.SpineVersion})
-	schemas := map[string]map[string]features.ColumnType{ts.Spine.Dataset: SchemaTypes(spine.Schema)}
+	schemas := map[string]map[string]features.ColumnType{ts.Spine.Dataset: shard.ColumnTypes(spine.Schema)}
 
 	var order []string
 	selected := map[string][]string{}
@@ -82,12 +82,12 @@ func (a *Activities) PlanBuild(ctx context.Context, in PlanBuildInput) (BuildPla
 		if err != nil || shards <= 0 {
 			return BuildPlan{}, toTemporal(fmt.Errorf("%w: view %s@%s has no shard count", lake.ErrCorrupt, name, lake.ShortID(version)))
 		}
-		types := SchemaTypes(vm.Schema)
+		types := shard.ColumnTypes(vm.Schema)
 		for c, t := range schemas[src.Dataset] {
 			types[c] = t
 		}
 		schemas[src.Dataset] = types
-		ftypes, err := view.FeatureTypes(SchemaTypes(vm.Schema))
+		ftypes, err := view.FeatureTypes(shard.ColumnTypes(vm.Schema))
 		if err != nil {
 			return BuildPlan{}, toTemporal(err)
 		}

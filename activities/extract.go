@@ -53,15 +53,6 @@ func LoadSpec(ctx context.Context, l *lake.Lake, project, version string) (*feat
 	return features.Parse(file, data)
 }
 
-// SchemaTypes turns a lake schema into the column types features.Check takes.
-func SchemaTypes(s tabular.Schema) map[string]features.ColumnType {
-	out := make(map[string]features.ColumnType, len(s.Columns))
-	for _, c := range s.Columns {
-		out[c.Name] = features.ColumnType(c.Type)
-	}
-	return out
-}
-
 // PlanExtract resolves a view against its pinned source version and checks
 // the spec against the source's real schema, before any data moves.
 func (a *Activities) PlanExtract(ctx context.Context, in PlanExtractInput) (ExtractPlan, error) {
@@ -78,7 +69,7 @@ func (a *Activities) PlanExtract(ctx context.Context, in PlanExtractInput) (Extr
 	if err != nil {
 		return ExtractPlan{}, toTemporal(err)
 	}
-	if err := spec.Check(map[string]map[string]features.ColumnType{src.Dataset: SchemaTypes(m.Schema)}); err != nil {
+	if err := spec.Check(map[string]map[string]features.ColumnType{src.Dataset: shard.ColumnTypes(m.Schema)}); err != nil {
 		return ExtractPlan{}, toTemporal(err)
 	}
 	if in.Shards <= 0 || in.Shards > MaxShards {
@@ -140,7 +131,7 @@ func (a *Activities) PartitionSourceFile(ctx context.Context, in PartitionInput)
 	}
 	var filter shard.RowFilter
 	if p.Filter != "" {
-		if filter, err = compileRowFilter(p.Filter, p.Schema); err != nil {
+		if filter, err = shard.CompileFilter(p.Filter, p.Schema); err != nil {
 			return PartitionResult{}, toTemporal(err)
 		}
 	}

@@ -70,38 +70,11 @@ func (a *Activities) JoinShard(ctx context.Context, in JoinShardInput) (JoinShar
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	bw := tabular.NewBatchWriter(tmp, outSchema, 0)
-	batch := tabular.NewBatch(outSchema)
-	rowIDs := spine.Column(keys + 1)
-	prev := int64(-1)
-	for i := 0; i < spine.Len(); i++ {
-		// Parts arrive in spine file order and keep each file's row order,
-		// so row ids only grow; the assembly's merge relies on it.
-		if id := rowIDs.Ints[i]; id <= prev {
-			return JoinShardResult{}, fmt.Errorf("join %s shard %d: spine row ids out of order (%d after %d)", v.View, in.Shard, id, prev)
-		} else {
-			prev = id
-		}
-		batch.AppendCell(0, rowIDs, i)
-		for k := range v.Outputs {
-			batch.AppendCell(1+k, &res.Vectors[k], i)
-		}
-		batch.EndRow()
-		if batch.Full() {
-			if err := bw.Write(batch); err != nil {
-				return JoinShardResult{}, err
-			}
-			batch.Reset()
-		}
-	}
-	if batch.Len > 0 {
-		if err := bw.Write(batch); err != nil {
-			return JoinShardResult{}, err
-		}
-	}
-	rows, _, err := bw.Close()
+	// Parts arrive in spine file order and keep each file's row order, so
+	// row ids only grow; the assembly's merge relies on it.
+	rows, err := res.WriteWithRowIDs(tmp, outSchema, spine.Column(keys+1))
 	if err != nil {
-		return JoinShardResult{}, err
+		return JoinShardResult{}, fmt.Errorf("join %s shard %d: %w", v.View, in.Shard, err)
 	}
 	if err := tmp.Close(); err != nil {
 		return JoinShardResult{}, err

@@ -43,7 +43,6 @@ package main
 
 import (
 	"bufio"
-	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -591,34 +590,7 @@ func joinShard(ctx context.Context, partSchema tabular.Schema, parts []shard.Par
 	}
 	outSchema := tabular.Schema{Columns: append([]tabular.Column{{Name: "__granary_row", Type: tabular.Int64}}, outputs...)}
 	err = writeFile(out, func(w io.Writer) error {
-		bw := tabular.NewBatchWriter(w, outSchema, 0)
-		batch := tabular.NewBatch(outSchema)
-		rowIDs := spine.Column(2)
-		prev := int64(-1)
-		for i := 0; i < spine.Len(); i++ {
-			if id := rowIDs.Ints[i]; id <= prev {
-				return fmt.Errorf("spine row ids out of order (%d after %d)", id, prev)
-			} else {
-				prev = id
-			}
-			batch.AppendCell(0, rowIDs, i)
-			for k := range outputs {
-				batch.AppendCell(1+k, &res.Vectors[k], i)
-			}
-			batch.EndRow()
-			if batch.Full() {
-				if err := bw.Write(batch); err != nil {
-					return err
-				}
-				batch.Reset()
-			}
-		}
-		if batch.Len > 0 {
-			if err := bw.Write(batch); err != nil {
-				return err
-			}
-		}
-		_, _, err := bw.Close()
+		_, err := res.WriteWithRowIDs(w, outSchema, spine.Column(2))
 		return err
 	})
 	return outputs, err
@@ -626,11 +598,11 @@ func joinShard(ctx context.Context, partSchema tabular.Schema, parts []shard.Par
 
 // assemble is activity Assemble (one view, no split) on local files.
 func assemble(ctx context.Context, spinePath string, joined []string, outputs []tabular.Column, out string) (rows, n int64, err error) {
-	m, err := newRowMerger(joined)
+	m, closeMerger, err := openMerger(joined)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer m.close()
+	defer closeMerger()
 	f, err := os.Open(spinePath)
 	if err != nil {
 		return 0, 0, err
@@ -668,7 +640,7 @@ func assemble(ctx context.Context, spinePath string, joined []string, outputs []
 				for c := 0; c < nSpine; c++ {
 					dst.AppendCell(c, &b.Vectors[c], i)
 				}
-				jb, ji, err := m.take(id)
+				jb, ji, err := m.Take(id)
 				if err != nil {
 					return err
 				}
@@ -695,128 +667,36 @@ func assemble(ctx context.Context, spinePath string, joined []string, outputs []
 	return rows, n, err
 }
 
-// rowMerger, cursor and cloneRow are activities/assemble.go's (unexported
-// there), reading local files.
-type rowMerger struct {
-	cursors cursorHeap
-	all     []*cursor
-	files   []*os.File
-}
-
-type cursor struct {
-	r   *tabular.Reader
-	b   *tabular.Batch
-	i   int
-	eof bool
-}
-
-func (c *cursor) id() int64 { return c.b.Vectors[0].Ints[c.i] }
-
-func (c *cursor) advance() error {
-	c.i++
-	for c.b == nil || c.i >= c.b.Len {
-		b, err := c.r.Next()
-		if errors.Is(err, io.EOF) {
-			c.eof = true
-			return nil
+// openMerger opens local join-result files for shard.RowMerger; the
+// returned close also closes the files.
+func openMerger(paths []string) (*shard.RowMerger, func(), error) {
+	var files []*os.File
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
 		}
-		if err != nil {
-			return err
-		}
-		c.b, c.i = b, 0
 	}
-	return nil
-}
-
-type cursorHeap []*cursor
-
-func (h cursorHeap) Len() int           { return len(h) }
-func (h cursorHeap) Less(i, j int) bool { return h[i].id() < h[j].id() }
-func (h cursorHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *cursorHeap) Push(x any)        { *h = append(*h, x.(*cursor)) }
-func (h *cursorHeap) Pop() any {
-	old := *h
-	c := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return c
-}
-
-func newRowMerger(paths []string) (*rowMerger, error) {
-	m := &rowMerger{}
+	var inputs []shard.Input
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
-			m.close()
-			return nil, err
+			closeAll()
+			return nil, nil, err
 		}
-		m.files = append(m.files, f)
-		st, _ := f.Stat()
-		r, err := tabular.NewReader(f, st.Size())
+		files = append(files, f)
+		st, err := f.Stat()
 		if err != nil {
-			m.close()
-			return nil, err
+			closeAll()
+			return nil, nil, err
 		}
-		c := &cursor{r: r, i: -1}
-		m.all = append(m.all, c)
-		if err := c.advance(); err != nil {
-			m.close()
-			return nil, err
-		}
-		if !c.eof {
-			m.cursors = append(m.cursors, c)
-		}
+		inputs = append(inputs, shard.Input{R: f, Size: st.Size()})
 	}
-	heap.Init(&m.cursors)
-	return m, nil
-}
-
-func (m *rowMerger) take(id int64) (*tabular.Batch, int, error) {
-	if len(m.cursors) == 0 || m.cursors[0].id() != id {
-		got := "none"
-		if len(m.cursors) > 0 {
-			got = fmt.Sprint(m.cursors[0].id())
-		}
-		return nil, 0, fmt.Errorf("joined rows out of step: want spine row %d, have %s", id, got)
+	m, err := shard.NewRowMerger(inputs)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
 	}
-	c := m.cursors[0]
-	b, i := c.b, c.i
-	snapshot := b
-	if c.i+1 >= c.b.Len {
-		snapshot = cloneRow(b, i)
-		i = 0
-	}
-	if err := c.advance(); err != nil {
-		return nil, 0, err
-	}
-	if c.eof {
-		heap.Pop(&m.cursors)
-	} else {
-		heap.Fix(&m.cursors, 0)
-	}
-	return snapshot, i, nil
-}
-
-func cloneRow(b *tabular.Batch, i int) *tabular.Batch {
-	s := tabular.Schema{}
-	for _, v := range b.Vectors {
-		s.Columns = append(s.Columns, tabular.Column{Type: v.Type, Nullable: v.Nulls != nil})
-	}
-	out := tabular.NewBatch(s)
-	all := make([]int, len(b.Vectors))
-	for k := range all {
-		all[k] = k
-	}
-	out.AppendRow(b, i, all)
-	return out
-}
-
-func (m *rowMerger) close() {
-	for _, c := range m.all {
-		c.r.Close()
-	}
-	for _, f := range m.files {
-		f.Close()
-	}
+	return m, func() { m.Close(); closeAll() }, nil
 }
 
 func vmHWM() float64 {

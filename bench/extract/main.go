@@ -32,7 +32,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -46,7 +45,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/granaryml/granary/features"
 	"github.com/granaryml/granary/internal/shard"
 	"github.com/granaryml/granary/internal/tabular"
 )
@@ -259,7 +257,7 @@ func run(ctx context.Context, in, out string, shards, jobs int, filterExpr strin
 
 	var filter shard.RowFilter
 	if filterExpr != "" {
-		if filter, err = compileRowFilter(filterExpr, viewSchema); err != nil {
+		if filter, err = shard.CompileFilter(filterExpr, viewSchema); err != nil {
 			return nil, err
 		}
 	}
@@ -353,52 +351,6 @@ func sortShard(ctx context.Context, s tabular.Schema, parts []shard.Part, keyCol
 		err = cerr
 	}
 	return n, err
-}
-
-// compileRowFilter is activities/filter.go's compileRowFilter (unexported
-// there): one evaluator and one value slice reused for every row.
-func compileRowFilter(expr string, s tabular.Schema) (shard.RowFilter, error) {
-	types := make(map[string]features.ColumnType, len(s.Columns))
-	for _, c := range s.Columns {
-		types[c.Name] = features.ColumnType(c.Type)
-	}
-	f, err := features.CompileFilter(expr, types)
-	if err != nil {
-		return nil, fmt.Errorf("filter %q: %w", expr, err)
-	}
-	cols := f.Columns()
-	idx := make([]int, len(cols))
-	for i, c := range cols {
-		if idx[i] = s.Index(c); idx[i] < 0 {
-			return nil, errors.New("filter reads a column extraction did not select: " + c)
-		}
-	}
-	ev := f.Evaluator()
-	values := make([]any, len(cols))
-	return func(b *tabular.Batch, i int) (bool, error) {
-		for j, c := range idx {
-			values[j] = cellValue(&b.Vectors[c], i)
-		}
-		return ev.Eval(values)
-	}, nil
-}
-
-func cellValue(v *tabular.Vector, i int) any {
-	if v.IsNull(i) {
-		return nil
-	}
-	switch v.Type {
-	case tabular.Int64:
-		return v.Ints[i]
-	case tabular.Timestamp:
-		return time.UnixMicro(v.Ints[i]).UTC()
-	case tabular.Float64:
-		return v.Floats[i]
-	case tabular.Bool:
-		return v.Bools[i]
-	default:
-		return string(v.StringBytes(i))
-	}
 }
 
 // freeMemory returns the previous phase's garbage to the OS, so that the

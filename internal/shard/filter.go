@@ -1,19 +1,29 @@
-package activities
+package shard
 
 import (
 	"fmt"
 	"time"
 
 	"github.com/granaryml/granary/features"
-	"github.com/granaryml/granary/internal/shard"
 	"github.com/granaryml/granary/internal/tabular"
 )
 
-// compileRowFilter adapts a source filter expression to batch rows. One
-// evaluator and one value slice are reused for every row, so filtering
-// 10M rows allocates nothing per row but the boxed values.
-func compileRowFilter(expr string, s tabular.Schema) (shard.RowFilter, error) {
-	f, err := features.CompileFilter(expr, SchemaTypes(s))
+// ColumnTypes turns a schema into the column types the features package
+// checks expressions and specs against.
+func ColumnTypes(s tabular.Schema) map[string]features.ColumnType {
+	out := make(map[string]features.ColumnType, len(s.Columns))
+	for _, c := range s.Columns {
+		out[c.Name] = features.ColumnType(c.Type)
+	}
+	return out
+}
+
+// CompileFilter compiles a source filter expression into a RowFilter over
+// batches with schema s. One evaluator and one value slice are reused for
+// every row, so filtering 10M rows allocates nothing per row but the boxed
+// values.
+func CompileFilter(expr string, s tabular.Schema) (RowFilter, error) {
+	f, err := features.CompileFilter(expr, ColumnTypes(s))
 	if err != nil {
 		return nil, fmt.Errorf("filter %q: %w", expr, err)
 	}
