@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/shard"
@@ -128,7 +127,7 @@ type splitWriters struct {
 }
 
 type splitFile struct {
-	f   *os.File
+	f   *lake.Spool
 	bw  *tabular.BatchWriter
 	buf *tabular.Batch
 }
@@ -140,7 +139,7 @@ func newSplitWriters(p BuildPlan, dir string) (*splitWriters, error) {
 		names = []string{shard.SplitTrain, shard.SplitValid, shard.SplitTest}
 	}
 	for _, n := range names {
-		f, err := os.CreateTemp(dir, "granary-"+n+"-*.parquet")
+		f, err := lake.NewSpool(dir, "granary-"+n+"-*.parquet")
 		if err != nil {
 			s.abort()
 			return nil, err
@@ -180,14 +179,11 @@ func (s *splitWriters) finish(ctx context.Context, l *lake.Lake) ([]lake.File, m
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := w.f.Close(); err != nil {
-			return nil, nil, err
-		}
 		rows[n] = nrows
 		if nrows == 0 {
 			continue
 		}
-		d, size, _, err := l.PutBlobFile(ctx, w.f.Name())
+		d, size, err := w.f.Commit(ctx, l)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -200,6 +196,5 @@ func (s *splitWriters) finish(ctx context.Context, l *lake.Lake) ([]lake.File, m
 func (s *splitWriters) abort() {
 	for _, w := range s.w {
 		w.f.Close()
-		os.Remove(w.f.Name())
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/granaryml/granary/internal/buildinfo"
 	"github.com/granaryml/granary/internal/lake"
@@ -77,11 +76,10 @@ func (a *Activities) ConvertSource(ctx context.Context, in ConvertSourceInput) (
 	}
 	defer src.close()
 
-	tmp, err := os.CreateTemp(a.TempDir, "granary-convert-*.parquet")
+	tmp, err := lake.NewSpool(a.TempDir, "granary-convert-*.parquet")
 	if err != nil {
 		return ConvertSourceResult{}, err
 	}
-	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	hb := heartbeat{ctx: ctx}
 	res, err := tabular.Convert(ctx, src.reader, tmp, tabular.ConvertOptions{
@@ -93,10 +91,7 @@ func (a *Activities) ConvertSource(ctx context.Context, in ConvertSourceInput) (
 	if err != nil {
 		return ConvertSourceResult{}, toTemporal(err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return ConvertSourceResult{}, err
-	}
-	d, size, _, err := l.PutBlobFile(ctx, tmp.Name())
+	d, size, err := tmp.Commit(ctx, l)
 	if err != nil {
 		return ConvertSourceResult{}, toTemporal(err)
 	}

@@ -173,20 +173,16 @@ func (a *Activities) SortShard(ctx context.Context, in SortShardInput) (SortShar
 		}
 		inputs = append(inputs, shard.Input{R: rr, Size: rr.Size()})
 	}
-	tmp, err := os.CreateTemp(a.TempDir, "granary-shard-*.parquet")
+	tmp, err := lake.NewSpool(a.TempDir, "granary-shard-*.parquet")
 	if err != nil {
 		return SortShardResult{}, err
 	}
-	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	rows, _, err := shard.SortShard(ctx, p.Schema, inputs, p.KeyCols, p.TimeCol, tmp)
 	if err != nil {
 		return SortShardResult{}, toTemporal(err)
 	}
-	if err := tmp.Close(); err != nil {
-		return SortShardResult{}, err
-	}
-	d, size, _, err := l.PutBlobFile(ctx, tmp.Name())
+	d, size, err := tmp.Commit(ctx, l)
 	if err != nil {
 		return SortShardResult{}, toTemporal(err)
 	}

@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/pitjoin"
@@ -64,11 +63,10 @@ func (a *Activities) JoinShard(ctx context.Context, in JoinShardInput) (JoinShar
 	}
 
 	outSchema := tabular.Schema{Columns: append([]tabular.Column{{Name: RowIDColumn, Type: tabular.Int64}}, v.Outputs...)}
-	tmp, err := os.CreateTemp(a.TempDir, "granary-join-*.parquet")
+	tmp, err := lake.NewSpool(a.TempDir, "granary-join-*.parquet")
 	if err != nil {
 		return JoinShardResult{}, err
 	}
-	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	// Parts arrive in spine file order and keep each file's row order, so
 	// row ids only grow; the assembly's merge relies on it.
@@ -76,10 +74,7 @@ func (a *Activities) JoinShard(ctx context.Context, in JoinShardInput) (JoinShar
 	if err != nil {
 		return JoinShardResult{}, fmt.Errorf("join %s shard %d: %w", v.View, in.Shard, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return JoinShardResult{}, err
-	}
-	d, size, _, err := l.PutBlobFile(ctx, tmp.Name())
+	d, size, err := tmp.Commit(ctx, l)
 	if err != nil {
 		return JoinShardResult{}, toTemporal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"path"
 	"strings"
 
@@ -76,16 +75,15 @@ func (a *Activities) StageSource(ctx context.Context, in StageSourceInput) (Stag
 		return StageSourceResult{}, toTemporal(fmt.Errorf("%s: %w", src.URL, err))
 	}
 	defer rc.Close()
-	tmp, err := os.CreateTemp(a.TempDir, "granary-stage-*")
+	tmp, err := lake.NewSpool(a.TempDir, "granary-stage-*")
 	if err != nil {
 		return StageSourceResult{}, err
 	}
-	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	if _, err := io.Copy(tmp, &heartbeatReader{ctx: ctx, r: rc}); err != nil {
 		return StageSourceResult{}, fmt.Errorf("%s: %w", src.URL, err)
 	}
-	d, size, _, err := lake.New(a.Store).PutBlobFile(ctx, tmp.Name())
+	d, size, err := tmp.Commit(ctx, lake.New(a.Store))
 	if err != nil {
 		return StageSourceResult{}, toTemporal(err)
 	}

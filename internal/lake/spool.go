@@ -1,0 +1,57 @@
+package lake
+
+import (
+	"context"
+	"crypto/sha256"
+	"hash"
+	"io"
+	"os"
+)
+
+// Spool is a local temp file that hashes what is written to it. Outputs
+// an activity produces (converted parquet, sorted shards, joined shards,
+// split files) are written once, and their digest — the blob's key — is
+// known when writing ends, so the upload reads the file once instead of
+// hashing it first and reading it again.
+type Spool struct {
+	f *os.File
+	h hash.Hash
+	n int64
+}
+
+// NewSpool creates a spool file in dir ("" = the system temp dir).
+func NewSpool(dir, pattern string) (*Spool, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	return &Spool{f: f, h: sha256.New()}, nil
+}
+
+// Write implements io.Writer.
+func (s *Spool) Write(p []byte) (int, error) {
+	n, err := s.f.Write(p)
+	s.h.Write(p[:n])
+	s.n += int64(n)
+	return n, err
+}
+
+// Commit stores the spooled bytes as a blob and returns its digest and
+// size. PutBlob still verifies the bytes against the digest as it uploads.
+func (s *Spool) Commit(ctx context.Context, l *Lake) (Digest, int64, error) {
+	d := digestOf(s.h)
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return "", 0, err
+	}
+	if _, err := l.PutBlob(ctx, d, s.f, s.n); err != nil {
+		return "", 0, err
+	}
+	return d, s.n, nil
+}
+
+// Close removes the spool file; call it (deferred) whether or not Commit
+// ran.
+func (s *Spool) Close() error {
+	s.f.Close()
+	return os.Remove(s.f.Name())
+}
