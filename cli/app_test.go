@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	ucli "github.com/urfave/cli/v2"
+
 	"github.com/granaryml/granary/cli"
 )
 
@@ -21,15 +23,31 @@ func runCLI(t *testing.T, ctx context.Context, args ...string) (code int, stdout
 }
 
 func TestHelpTeachesEveryCommand(t *testing.T) {
-	for _, cmd := range [][]string{{"dev"}, {"worker"}, {"lake", "check"}} {
-		args := append(append([]string{}, cmd...), "--help")
-		code, out, _ := runCLI(t, t.Context(), args...)
-		if code != 0 {
-			t.Fatalf("%v: exit %d", args, code)
+	var walk func(path []string, cmds []*ucli.Command)
+	checked := 0
+	walk = func(path []string, cmds []*ucli.Command) {
+		for _, c := range cmds {
+			if c.Name == "help" {
+				continue
+			}
+			p := append(append([]string{}, path...), c.Name)
+			if len(c.Subcommands) > 0 {
+				walk(p, c.Subcommands)
+				continue
+			}
+			code, out, _ := runCLI(t, t.Context(), append(p, "--help")...)
+			if code != 0 {
+				t.Fatalf("%v --help: exit %d", p, code)
+			}
+			if !strings.Contains(out, "Examples:") {
+				t.Errorf("granary %s --help has no examples", strings.Join(p, " "))
+			}
+			checked++
 		}
-		if !strings.Contains(out, "Examples:") {
-			t.Errorf("%v --help has no examples:\n%s", cmd, out)
-		}
+	}
+	walk(nil, cli.App(cli.Options{}).Commands)
+	if checked < 30 {
+		t.Fatalf("only %d commands checked; the walk is broken", checked)
 	}
 }
 

@@ -54,48 +54,18 @@ func TestBuildSurvivesWorkerKills(t *testing.T) {
 	began := time.Now()
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
-	// The required kills aim at the long phases; one more aims at the
-	// commit, which takes milliseconds and may finish before a poll sees it.
-	phases := crashtest.Build.Phases()
-	targets := crashtest.Spread(append(crashtest.PickTargets(rng, phases[:len(phases)-1], buildCrashKills), phases[len(phases)-1]), buildTypical)
+	targets := crashtest.Spread(requiredThenCommit(rng, crashtest.Build.Phases(), buildCrashKills), buildTypical)
 	t.Logf("kill schedule seed %d (GRANARY_CRASH_SEED=%d replays it)", seed, seed)
 
 	data, err := crashtest.WriteFeatureData(t.TempDir(), buildCrashOrderFiles, buildCrashOrderRows, buildCrashSpineFiles, buildCrashSpineRows)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := crashtest.Workload{Kind: crashtest.Build, Data: data, Spec: exampleSpec(t), Shards: buildCrashShards}
-	labels := data.SpineRows()
-
-	// The reference runs while the servers start and the binary builds.
-	refDir := t.TempDir()
-	refDone := make(chan struct{})
-	var ref featureReference
-	var refErr error
-	go func() {
-		defer close(refDone)
-		ref, refErr = runFeatureReference(context.Background(), refDir, w)
-	}()
-	t.Cleanup(func() { <-refDone })
-	st := startCrashStack(t)
-	w.Run = st.cli()
-
 	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
 	defer cancel()
-	setup, err := st.workers.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prepStart := time.Now()
-	prep, err := w.Prepare(ctx)
-	if err != nil {
-		t.Fatalf("preparing the build: %v (worker log:\n%s)", err, setup.Tail(4000))
-	}
-	prepTook := time.Since(prepStart)
-	<-refDone
-	if refErr != nil {
-		t.Fatal(refErr)
-	}
+	fc := startFeatureCrash(t, ctx, crashtest.Build, data, buildCrashShards)
+	w, st, ref, prep, prepTook, setup := fc.w, fc.st, fc.ref, fc.prep, fc.prepTook, fc.setup
+	labels := data.SpineRows()
 	if prep != ref.Prepared {
 		t.Fatalf("the crash run's pins differ from the reference's: %+v vs %+v", prep, ref.Prepared)
 	}

@@ -50,48 +50,18 @@ func TestExtractSurvivesWorkerKills(t *testing.T) {
 	began := time.Now()
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
-	// The required kills aim at the long phases; one more aims at the
-	// commit, which takes milliseconds and may finish before a poll sees it.
-	phases := crashtest.Extract.Phases()
-	targets := crashtest.Spread(append(crashtest.PickTargets(rng, phases[:len(phases)-1], extractCrashKills), phases[len(phases)-1]), extractTypical)
+	targets := crashtest.Spread(requiredThenCommit(rng, crashtest.Extract.Phases(), extractCrashKills), extractTypical)
 	t.Logf("kill schedule seed %d (GRANARY_CRASH_SEED=%d replays it)", seed, seed)
 
 	data, err := crashtest.WriteFeatureData(t.TempDir(), extractCrashFiles, extractCrashRows, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := crashtest.Workload{Kind: crashtest.Extract, Data: data, Spec: exampleSpec(t), Shards: extractCrashShards}
-	want := data.Totals()
-
-	// The reference runs while the servers start and the binary builds.
-	refDir := t.TempDir()
-	refDone := make(chan struct{})
-	var ref featureReference
-	var refErr error
-	go func() {
-		defer close(refDone)
-		ref, refErr = runFeatureReference(context.Background(), refDir, w)
-	}()
-	t.Cleanup(func() { <-refDone })
-	st := startCrashStack(t)
-	w.Run = st.cli()
-
 	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
 	defer cancel()
-	setup, err := st.workers.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prepStart := time.Now()
-	prep, err := w.Prepare(ctx)
-	if err != nil {
-		t.Fatalf("preparing the extraction: %v (worker log:\n%s)", err, setup.Tail(4000))
-	}
-	prepTook := time.Since(prepStart)
-	<-refDone
-	if refErr != nil {
-		t.Fatal(refErr)
-	}
+	fc := startFeatureCrash(t, ctx, crashtest.Extract, data, extractCrashShards)
+	w, st, ref, prep, prepTook, setup := fc.w, fc.st, fc.ref, fc.prep, fc.prepTook, fc.setup
+	want := data.Totals()
 	if prep.Orders != ref.Prepared.Orders || prep.Spec != ref.Prepared.Spec {
 		t.Fatalf("the crash run's inputs differ from the reference's: orders %s vs %s, spec %s vs %s",
 			lake.ShortID(prep.Orders), lake.ShortID(ref.Prepared.Orders), lake.ShortID(prep.Spec), lake.ShortID(ref.Prepared.Spec))

@@ -2,21 +2,16 @@ package cli_test
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7/pkg/credentials"
-	"go.temporal.io/sdk/client"
 
 	"github.com/granaryml/granary/internal/crashtest"
-	"github.com/granaryml/granary/internal/devstack"
 	"github.com/granaryml/granary/internal/devstack/devtest"
 	"github.com/granaryml/granary/internal/lake"
-	"github.com/granaryml/granary/internal/objstore/s3store"
 	"github.com/granaryml/granary/workflows"
 )
 
@@ -44,31 +39,6 @@ func TestImportSurvivesWorkerKills(t *testing.T) {
 	seed := crashSeed(t)
 	t.Logf("kill schedule seed %d (GRANARY_CRASH_SEED=%d replays it)", seed, seed)
 
-	// The worker binary builds while the servers start.
-	binDir := t.TempDir()
-	type built struct {
-		path string
-		err  error
-	}
-	binary := make(chan built, 1)
-	buildCtx, cancelBuild := context.WithCancel(context.Background())
-	buildDone := make(chan struct{})
-	go func() {
-		defer close(buildDone)
-		p, err := crashtest.BuildGranary(buildCtx, binDir)
-		binary <- built{p, err}
-	}()
-	t.Cleanup(func() { cancelBuild(); <-buildDone }) // before binDir goes, if a setup step fails
-	srv := devtest.Temporal(t, devstack.TemporalOptions{SearchAttributes: workflows.SearchAttributeNames()})
-	minio := devtest.Minio(t)
-	if err := minio.EnsureBucket(t.Context(), "crash"); err != nil {
-		t.Fatal(err)
-	}
-	// The in-process CLI uploads the CSV with these; workers get them too.
-	t.Setenv("AWS_ACCESS_KEY_ID", minio.AccessKey())
-	t.Setenv("AWS_SECRET_ACCESS_KEY", minio.SecretKey())
-	lakeURL := fmt.Sprintf("s3://crash/lake?endpoint=%s&secure=false", minio.Endpoint())
-
 	csvPath := filepath.Join(t.TempDir(), "rows.csv")
 	size, err := crashtest.WriteCSV(csvPath, crashRows)
 	if err != nil {
@@ -81,41 +51,8 @@ func TestImportSurvivesWorkerKills(t *testing.T) {
 	t.Logf("reference: %d rows (%.1f MB CSV) -> %s in %v, uninterrupted, in-process on a directory lake",
 		ref.Rows, float64(size)/1e6, lake.ShortID(ref.Version), refTook.Round(time.Millisecond))
 
-	b := <-binary
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	tc, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: srv.Namespace(), Logger: quietSDKLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tc.Close)
-	store, err := s3store.New(t.Context(), s3store.Options{
-		Endpoint: minio.Endpoint(), Bucket: "crash", Prefix: "lake",
-		Credentials: credentials.NewStaticV4(minio.AccessKey(), minio.SecretKey(), ""),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	readerLake := lake.New(store) // not the workers' handle, nor the CLI's
-
-	workerTmp := t.TempDir()
-	workers := crashtest.NewWorkers(crashtest.WorkerOptions{
-		Binary: b.path, TemporalAddress: srv.Address(), Namespace: srv.Namespace(), Lake: lakeURL,
-		Env: []string{
-			"AWS_ACCESS_KEY_ID=" + minio.AccessKey(), "AWS_SECRET_ACCESS_KEY=" + minio.SecretKey(),
-			"TMPDIR=" + workerTmp, // so what crashed workers leave behind is visible
-		},
-		LogDir: t.TempDir(),
-	})
-	t.Cleanup(func() {
-		workers.Close(5 * time.Second)
-		if left := workers.Leftovers(); len(left) > 0 {
-			t.Errorf("worker process groups still alive after cleanup: %v", left)
-		}
-	})
-
-	flags := []string{"--temporal-address", srv.Address(), "--namespace", srv.Namespace(), "--lake", lakeURL}
+	st := startCrashStack(t)
+	tc, workers, readerLake, flags, workerTmp, store := st.tc, st.workers, st.lake, st.flags, st.workerTmp, st.store
 	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
 	defer cancel()
 	out, err := crashtest.Scenario{

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -314,4 +315,53 @@ func killPhases(kills []crashtest.Kill) string {
 		phases = append(phases, fmt.Sprintf("%s -> %s", k.Target, k.Where()))
 	}
 	return strings.Join(phases, "; ")
+}
+
+// featureCrash is the part of the extraction and build crash tests that
+// is the same: the uninterrupted reference runs in-process while the
+// stack starts, one worker prepares the inputs on the stack, and both
+// must agree before any kill.
+type featureCrash struct {
+	w        crashtest.Workload
+	st       *crashStack
+	ref      featureReference
+	prep     crashtest.Prepared
+	prepTook time.Duration
+	setup    *crashtest.Worker
+}
+
+func startFeatureCrash(t *testing.T, ctx context.Context, kind crashtest.Kind, data crashtest.FeatureData, shards int) featureCrash {
+	t.Helper()
+	fc := featureCrash{w: crashtest.Workload{Kind: kind, Data: data, Spec: exampleSpec(t), Shards: shards}}
+	refDir := t.TempDir()
+	refDone := make(chan struct{})
+	var refErr error
+	go func() {
+		defer close(refDone)
+		fc.ref, refErr = runFeatureReference(context.Background(), refDir, fc.w)
+	}()
+	t.Cleanup(func() { <-refDone })
+	fc.st = startCrashStack(t)
+	fc.w.Run = fc.st.cli()
+	var err error
+	if fc.setup, err = fc.st.workers.Start(); err != nil {
+		t.Fatal(err)
+	}
+	prepStart := time.Now()
+	if fc.prep, err = fc.w.Prepare(ctx); err != nil {
+		t.Fatalf("preparing the %s: %v (worker log:\n%s)", kind, err, fc.setup.Tail(4000))
+	}
+	fc.prepTook = time.Since(prepStart)
+	<-refDone
+	if refErr != nil {
+		t.Fatal(refErr)
+	}
+	return fc
+}
+
+// requiredThenCommit picks the required kills among a workflow's long
+// phases and adds one best-effort kill aimed at its last phase, the
+// commit, which takes milliseconds and may finish before a poll sees it.
+func requiredThenCommit(rng *rand.Rand, phases []crashtest.Target, kills int) []crashtest.Target {
+	return append(crashtest.PickTargets(rng, phases[:len(phases)-1], kills), phases[len(phases)-1])
 }

@@ -40,22 +40,15 @@ Examples:
 			&ucli.StringFlag{Name: "format", Value: "parquet", Usage: "`FORMAT`: parquet or csv"},
 		},
 		Action: func(c *ucli.Context) error {
-			if c.NArg() != 1 {
-				return usagef("dataset export takes one NAME[@REF]")
-			}
 			format := c.String("format")
 			if format != "parquet" && format != "csv" {
 				return usagef("--format %q: must be parquet or csv", format)
 			}
-			p, l, err := printerAndLake(c)
+			va, err := resolveVersionArg(c, lake.KindDataset, "dataset export")
 			if err != nil {
 				return err
 			}
-			name, ref := lake.SplitRef(c.Args().First())
-			id, m, err := l.ResolveManifest(c.Context, lake.KindDataset, name, ref)
-			if err != nil {
-				return err
-			}
+			p, l, name, id, m := va.p, va.l, va.name, va.id, va.m
 			dir := c.String("out")
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return fmt.Errorf("--out: %w", err)

@@ -76,18 +76,11 @@ func datasetShowCommand() *ucli.Command {
    granary dataset show orders@prod
    granary dataset show orders@3f2a9c1e --output json`,
 		Action: func(c *ucli.Context) error {
-			if c.NArg() != 1 {
-				return usagef("dataset show takes one NAME[@REF], got %d arguments", c.NArg())
-			}
-			p, l, err := printerAndLake(c)
+			va, err := resolveVersionArg(c, lake.KindDataset, "dataset show")
 			if err != nil {
 				return err
 			}
-			name, ref := lake.SplitRef(c.Args().First())
-			id, m, err := l.ResolveManifest(c.Context, lake.KindDataset, name, ref)
-			if err != nil {
-				return err
-			}
+			p, l, name, id, m := va.p, va.l, va.name, va.id, va.m
 			out := datasetShowOutput{Name: name, Version: id, Manifest: m, Refs: refsPointingAt(c, l, lake.KindDataset, name, id)}
 			provs, err := l.Provenances(c.Context, lake.KindDataset, name, id)
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/granaryml/granary/activities"
 	"github.com/granaryml/granary/features"
 	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/shard"
 )
 
 func featuresCommand() *ucli.Command {
@@ -109,7 +110,7 @@ func checkAgainstLake(ctx context.Context, l *lake.Lake, spec *features.Spec) (m
 		if err != nil {
 			return nil, err
 		}
-		schemas[name] = activities.SchemaTypes(m.Schema)
+		schemas[name] = shard.ColumnTypes(m.Schema)
 	}
 	return missing, spec.Check(schemas)
 }

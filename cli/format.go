@@ -64,3 +64,27 @@ func floatOrDash(f *float64) string {
 	}
 	return strconv.FormatFloat(*f, 'g', 6, 64)
 }
+
+// versionArg is the shared start of commands taking one NAME[@REF]
+// argument: check the argument count, open the lake, resolve the version
+// and read its manifest.
+type versionArg struct {
+	p    printer
+	l    *lake.Lake
+	name string
+	id   string
+	m    *lake.Manifest
+}
+
+func resolveVersionArg(c *ucli.Context, k lake.Kind, command string) (versionArg, error) {
+	if c.NArg() != 1 {
+		return versionArg{}, usagef("%s takes one NAME[@REF]", command)
+	}
+	p, l, err := printerAndLake(c)
+	if err != nil {
+		return versionArg{}, err
+	}
+	name, ref := lake.SplitRef(c.Args().First())
+	id, m, err := l.ResolveManifest(c.Context, k, name, ref)
+	return versionArg{p: p, l: l, name: name, id: id, m: m}, err
+}

@@ -592,6 +592,9 @@ func modelListCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "list",
 		Usage: "models with version counts and aliases",
+		Description: `Examples:
+   granary model list
+   granary model list --output json`,
 		Action: func(c *ucli.Context) error {
 			p, l, err := printerAndLake(c)
 			if err != nil {
@@ -618,19 +621,15 @@ func modelShowCommand() *ucli.Command {
 		Name:      "show",
 		Usage:     "a model version: metrics, parameters, files, lineage back to the training set and its feature views",
 		ArgsUsage: "NAME[@REF]",
+		Description: `Examples:
+   granary model show churn@prod
+   granary model show churn@3f2a9c1e --output json`,
 		Action: func(c *ucli.Context) error {
-			if c.NArg() != 1 {
-				return usagef("model show takes one NAME[@REF]")
-			}
-			p, l, err := printerAndLake(c)
+			va, err := resolveVersionArg(c, lake.KindModel, "model show")
 			if err != nil {
 				return err
 			}
-			name, ref := lake.SplitRef(c.Args().First())
-			id, m, err := l.ResolveManifest(c.Context, lake.KindModel, name, ref)
-			if err != nil {
-				return err
-			}
+			p, l, name, id, m := va.p, va.l, va.name, va.id, va.m
 			type lineage struct {
 				lake.Input
 				Inputs []lake.Input `json:"inputs,omitempty"`
@@ -678,20 +677,18 @@ func modelDownloadCommand() *ucli.Command {
 		Name:      "download",
 		Usage:     "download a version's artifact, verifying every file's digest",
 		ArgsUsage: "NAME[@REF]",
-		Flags:     []ucli.Flag{&ucli.StringFlag{Name: "out", Required: true, Usage: "write into `PATH` (a directory)"}},
+		Description: `Writes every artifact file under --out (directory layout as registered),
+re-hashing each one; a mismatch is an error and nothing half-written stays.
+
+Examples:
+   granary model download churn@prod --out ./model`,
+		Flags: []ucli.Flag{&ucli.StringFlag{Name: "out", Required: true, Usage: "write into `PATH` (a directory)"}},
 		Action: func(c *ucli.Context) error {
-			if c.NArg() != 1 {
-				return usagef("model download takes one NAME[@REF]")
-			}
-			p, l, err := printerAndLake(c)
+			va, err := resolveVersionArg(c, lake.KindModel, "model download")
 			if err != nil {
 				return err
 			}
-			name, ref := lake.SplitRef(c.Args().First())
-			id, m, err := l.ResolveManifest(c.Context, lake.KindModel, name, ref)
-			if err != nil {
-				return err
-			}
+			p, l, name, id, m := va.p, va.l, va.name, va.id, va.m
 			if m.Artifact == nil || activities.ArtifactDigest(m.Files) != m.Artifact.Digest {
 				return fmt.Errorf("%w: model %s@%s: artifact listing does not match its digest", lake.ErrDigestMismatch, name, lake.ShortID(id))
 			}

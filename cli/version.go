@@ -18,6 +18,9 @@ func versionCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "version",
 		Usage: "print the granary build version",
+		Description: `Examples:
+   granary version
+   granary version --output json`,
 		Action: func(c *ucli.Context) error {
 			p, err := newPrinter(c)
 			if err != nil {
