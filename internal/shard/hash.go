@@ -63,3 +63,79 @@ func Of(h uint64, n int) int {
 	// Fold the high bits in: FNV's low bits alone are weak for small keys.
 	return int((h ^ h>>32) % uint64(n))
 }
+
+// HashBytes is FNV-1a over b. Over a key encoded by AppendKey it equals
+// KeyHash of the same row, so serving can route an entity to its shard
+// from the key alone.
+func HashBytes(b []byte) uint64 {
+	h := uint64(fnvOffset)
+	for _, c := range b {
+		h = mix(h, c)
+	}
+	return h
+}
+
+// Key encoding tags, the same bytes KeyHash mixes in.
+const (
+	tagNull   = 0
+	tagInt    = 1
+	tagFloat  = 2
+	tagBool   = 3
+	tagString = 4
+)
+
+// AppendKeyInt appends an int64 or timestamp key value.
+func AppendKeyInt(dst []byte, x int64) []byte {
+	dst = append(dst, tagInt)
+	return appendUint64LE(dst, uint64(x))
+}
+
+// AppendKeyFloat appends a float64 key value.
+func AppendKeyFloat(dst []byte, x float64) []byte {
+	dst = append(dst, tagFloat)
+	return appendUint64LE(dst, math.Float64bits(x))
+}
+
+// AppendKeyBool appends a bool key value.
+func AppendKeyBool(dst []byte, x bool) []byte {
+	if x {
+		return append(dst, tagBool, 1)
+	}
+	return append(dst, tagBool, 0)
+}
+
+// AppendKeyString appends a string key value, length first, so the
+// encoding of a key tuple is unambiguous.
+func AppendKeyString(dst []byte, s []byte) []byte {
+	dst = append(dst, tagString)
+	dst = appendUint64LE(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// AppendKey appends the encoding of row i's key columns: exactly the
+// bytes KeyHash hashes, so HashBytes(AppendKey(nil, b, cols, i)) ==
+// KeyHash(b, cols, i).
+func AppendKey(dst []byte, b *tabular.Batch, keyCols []int, i int) []byte {
+	for _, c := range keyCols {
+		v := &b.Vectors[c]
+		if v.IsNull(i) {
+			dst = append(dst, tagNull)
+			continue
+		}
+		switch v.Type {
+		case tabular.Int64, tabular.Timestamp:
+			dst = AppendKeyInt(dst, v.Ints[i])
+		case tabular.Float64:
+			dst = AppendKeyFloat(dst, v.Floats[i])
+		case tabular.Bool:
+			dst = AppendKeyBool(dst, v.Bools[i])
+		case tabular.String:
+			dst = AppendKeyString(dst, v.StringBytes(i))
+		}
+	}
+	return dst
+}
+
+func appendUint64LE(dst []byte, x uint64) []byte {
+	return append(dst, byte(x), byte(x>>8), byte(x>>16), byte(x>>24), byte(x>>32), byte(x>>40), byte(x>>48), byte(x>>56))
+}

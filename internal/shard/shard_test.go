@@ -301,3 +301,33 @@ func TestCompileFilterDropsRowsAndRejectsUnknownColumns(t *testing.T) {
 		t.Fatalf("unknown column must be named: %v", err)
 	}
 }
+
+// Serving routes a request to a shard from the key's encoding alone, so
+// HashBytes over AppendKey must equal KeyHash for every type and for
+// nulls, or lookups would search the wrong shard.
+func TestAppendKeyHashesLikeKeyHash(t *testing.T) {
+	schema := tabular.Schema{Columns: []tabular.Column{
+		{Name: "i", Type: tabular.Int64, Nullable: true},
+		{Name: "s", Type: tabular.String, Nullable: true},
+		{Name: "f", Type: tabular.Float64, Nullable: true},
+		{Name: "b", Type: tabular.Bool, Nullable: true},
+		{Name: "t", Type: tabular.Timestamp, Nullable: true},
+	}}
+	src := "i,s,f,b,t\n1,ab,1.5,true,2026-01-02T03:04:05Z\n-7,,-0,false,1970-01-01T00:00:00Z\n,héllo,,,\n9223372036854775807,x,NaN,true,2262-01-01T00:00:00Z\n"
+	var out bytes.Buffer
+	if _, err := tabular.Convert(t.Context(), strings.NewReader(src), &out, tabular.ConvertOptions{Format: tabular.CSV, Schema: schema}); err != nil {
+		t.Fatal(err)
+	}
+	rows := readStrings(t, out.Bytes())
+	if rows.Len != 4 {
+		t.Fatalf("read %d rows, want 4", rows.Len)
+	}
+	for _, cols := range [][]int{{0}, {1}, {2}, {3}, {4}, {0, 1, 2, 3, 4}, {1, 0}} {
+		for i := 0; i < rows.Len; i++ {
+			enc := shard.AppendKey(nil, rows, cols, i)
+			if got, want := shard.HashBytes(enc), shard.KeyHash(rows, cols, i); got != want {
+				t.Errorf("cols %v row %d: HashBytes(AppendKey) = %016x, KeyHash = %016x", cols, i, got, want)
+			}
+		}
+	}
+}
