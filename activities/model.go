@@ -2,6 +2,7 @@ package activities
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"errors"
 	"fmt"
@@ -113,9 +114,12 @@ func (a *Activities) NotifyServing(ctx context.Context, in NotifyInput) (NotifyR
 	var res NotifyResult
 	for _, base := range a.ServeURLs {
 		url := strings.TrimSuffix(base, "/") + "/v1/admin/reload"
-		body := fmt.Sprintf(`{"model":%q,"alias":%q,"version":%q}`, in.Model, in.Alias, in.Version)
+		body, err := json.Marshal(in)
+		if err != nil {
+			return res, err
+		}
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, bytes.NewBufferString(body))
+		req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			cancel()
 			return res, err

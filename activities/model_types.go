@@ -94,7 +94,8 @@ type MoveAliasResult struct {
 
 // NotifyInput tells serving that an alias moved.
 type NotifyInput struct {
-	Model   string `json:"model"`
+	Model   string `json:"model,omitempty"`
+	View    string `json:"view,omitempty"` // a serving index alias moved
 	Alias   string `json:"alias"`
 	Version string `json:"version"`
 }

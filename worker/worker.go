@@ -85,6 +85,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.ExtractFeatures, workflow.RegisterOptions{Name: workflows.ExtractWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.BuildTrainingData, workflow.RegisterOptions{Name: workflows.BuildWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.PromoteModel, workflow.RegisterOptions{Name: workflows.PromoteWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Materialize, workflow.RegisterOptions{Name: workflows.MaterializeWorkflowName})
 }
 
 // DefaultIdentity is host@pid, what operators see as the worker in the UI.

@@ -27,3 +27,10 @@ func shortIO(ctx workflow.Context) workflow.Context {
 		},
 	})
 }
+
+// notifyOptions is for pushing an alias move to serving: a few quick
+// tries, since serving also finds the move by polling.
+var notifyOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Second,
+	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
+}

@@ -70,10 +70,11 @@ func (l *Lake) GC(ctx context.Context, o GCOptions) (GCResult, error) {
 	return res, nil
 }
 
-// liveBlobs collects every digest any dataset, model or spec manifest names.
+// liveBlobs collects every digest any dataset, model, spec or serving
+// index manifest names.
 func (l *Lake) liveBlobs(ctx context.Context) (map[Digest]bool, error) {
 	live := map[Digest]bool{}
-	for _, k := range []Kind{KindDataset, KindModel, KindSpec} {
+	for _, k := range []Kind{KindDataset, KindModel, KindSpec, KindIndex} {
 		prefix := string(k) + "/"
 		for obj, err := range objstore.All(ctx, l.store, prefix) {
 			if err != nil {

@@ -39,6 +39,9 @@ const (
 	// KindSpec versions feature specs: one name per project, each version's
 	// artifact is the spec file as applied; refs/latest is the registry.
 	KindSpec Kind = "specs"
+	// KindIndex versions materialized serving indexes: one name per
+	// feature view, files are online index shards (package online).
+	KindIndex Kind = "indexes"
 )
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,127}$`)

@@ -153,6 +153,8 @@ func kindNoun(k Kind) string {
 		return "model"
 	case KindSpec:
 		return "feature spec"
+	case KindIndex:
+		return "serving index"
 	}
 	return "dataset"
 }

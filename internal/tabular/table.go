@@ -30,6 +30,14 @@ func (t *Table) Column(i int) *Vector { return &t.batch.Vectors[i] }
 // AppendRow copies row i of src (columns cols, in table order).
 func (t *Table) AppendRow(src *Batch, i int, cols []int) { t.batch.AppendRow(src, i, cols) }
 
+// AppendRowWithInt is AppendRow plus one more int64 or timestamp column.
+func (t *Table) AppendRowWithInt(src *Batch, i int, cols []int, x int64) {
+	t.batch.AppendRowWithInt(src, i, cols, x)
+}
+
+// Batch views the table's rows as one batch (sharing memory).
+func (t *Table) Batch() *Batch { return t.batch }
+
 // AppendParquet reads a whole parquet file with the table's schema.
 func (t *Table) AppendParquet(ctx context.Context, r io.ReaderAt, size int64) error {
 	pr, err := NewReader(r, size)

@@ -1,0 +1,240 @@
+package serving
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/online"
+)
+
+// catalog is one consistent picture of what is served: every view's
+// aliases with their loaded index, and every model alias. A refresh
+// builds a new catalog and swaps the pointer; a request reads the pointer
+// once, so it never sees two pictures.
+type catalog struct {
+	views  map[string]map[string]*online.Index // view -> alias -> index
+	models map[string]map[string]*ModelAlias   // model -> alias -> target
+	at     time.Time
+}
+
+// ModelAlias is what GET /v1/models/{name}/aliases/{alias} answers.
+type ModelAlias struct {
+	Model    string         `json:"model"`
+	Alias    string         `json:"alias"`
+	Version  string         `json:"version"`
+	Artifact *lake.Artifact `json:"artifact,omitempty"`
+	Inputs   []lake.Input   `json:"inputs,omitempty"`
+}
+
+// indexCache keeps loaded indexes by version id: those the catalog uses,
+// plus a few recently pinned by ?version=<id> requests.
+type indexCache struct {
+	mu      sync.Mutex
+	byID    map[string]*online.Index
+	pinned  []string // least recently used first
+	maxPins int
+	loading map[string]*loadCall
+}
+
+type loadCall struct {
+	done chan struct{}
+	ix   *online.Index
+	err  error
+}
+
+// get returns a loaded index, loading it once however many requests ask
+// at the same time.
+func (s *Server) loadVersion(ctx context.Context, view, id string, pin bool) (*online.Index, bool, error) {
+	c := &s.cache
+	c.mu.Lock()
+	if ix := c.byID[id]; ix != nil {
+		if pin {
+			c.touch(id)
+		}
+		c.mu.Unlock()
+		return ix, false, nil
+	}
+	if call := c.loading[id]; call != nil {
+		c.mu.Unlock()
+		select {
+		case <-call.done:
+			return call.ix, false, call.err
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+	}
+	call := &loadCall{done: make(chan struct{})}
+	c.loading[id] = call
+	c.mu.Unlock()
+
+	start := time.Now()
+	// Loading outlives the request that asked: others may wait on it.
+	call.ix, call.err = LoadIndex(context.WithoutCancel(ctx), s.lake, view, id)
+	s.metrics.loadSeconds.observe(time.Since(start).Seconds())
+	if call.err != nil {
+		s.metrics.loadErrors.Add(1)
+	}
+
+	c.mu.Lock()
+	delete(c.loading, id)
+	if call.err == nil {
+		c.byID[id] = call.ix
+		if pin {
+			c.touch(id)
+		}
+	}
+	c.mu.Unlock()
+	close(call.done)
+	return call.ix, true, call.err
+}
+
+// lookup returns a loaded index by full version id, or nil.
+func (c *indexCache) lookup(id string) *online.Index {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byID[id]
+}
+
+// touch marks id recently pinned; caller holds mu.
+func (c *indexCache) touch(id string) {
+	c.pinned = slices.DeleteFunc(c.pinned, func(p string) bool { return p == id })
+	c.pinned = append(c.pinned, id)
+}
+
+// retain drops every index neither in use nor among the newest pins.
+func (c *indexCache) retain(inUse map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.pinned) > c.maxPins {
+		c.pinned = c.pinned[len(c.pinned)-c.maxPins:]
+	}
+	keep := map[string]bool{}
+	for _, id := range c.pinned {
+		keep[id] = true
+	}
+	for id := range c.byID {
+		if !inUse[id] && !keep[id] {
+			delete(c.byID, id)
+		}
+	}
+}
+
+// RefreshResult says what a refresh changed.
+type RefreshResult struct {
+	Views  int      `json:"views"`
+	Models int      `json:"models"`
+	Swaps  []string `json:"swaps,omitempty"`  // view@alias moved to a new version
+	Errors []string `json:"errors,omitempty"` // versions that failed to load (the old one stays)
+}
+
+// Refresh reads every serving index's and model's refs, loads versions not
+// yet in memory, and swaps in a new catalog. An alias whose new version
+// fails to load keeps serving its old one, and the failure is reported.
+// Refreshes are serialized.
+func (s *Server) Refresh(ctx context.Context) (RefreshResult, error) {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	var res RefreshResult
+	old := s.cat.Load()
+	next := &catalog{views: map[string]map[string]*online.Index{}, models: map[string]map[string]*ModelAlias{}, at: time.Now()}
+
+	views, err := s.lake.ListNames(ctx, lake.KindIndex)
+	if err != nil {
+		return res, fmt.Errorf("list serving indexes: %w", err)
+	}
+	inUse := map[string]bool{}
+	for _, v := range views {
+		aliases := map[string]*online.Index{}
+		for alias, id := range v.Refs {
+			ix, loaded, err := s.loadVersion(ctx, v.Name, id, false)
+			if err != nil {
+				res.Errors = append(res.Errors, fmt.Sprintf("%s@%s: %v", v.Name, alias, err))
+				s.log.Error("serving index failed to load; the previous version stays", "view", v.Name, "alias", alias, "version", id, "err", err)
+				if prev := old.views[v.Name][alias]; prev != nil {
+					aliases[alias] = prev
+					inUse[prev.Version] = true
+				}
+				continue
+			}
+			if loaded {
+				s.log.Info("serving index loaded", "view", v.Name, "alias", alias, "version", id, "entities", ix.Rows(), "bytes", ix.Bytes())
+			}
+			if prev := old.views[v.Name][alias]; prev == nil || prev.Version != id {
+				res.Swaps = append(res.Swaps, v.Name+"@"+alias)
+				s.metrics.swaps.Add(1)
+			}
+			aliases[alias] = ix
+			inUse[id] = true
+		}
+		next.views[v.Name] = aliases
+	}
+
+	models, err := s.lake.ListNames(ctx, lake.KindModel)
+	if err != nil {
+		return res, fmt.Errorf("list models: %w", err)
+	}
+	for _, m := range models {
+		aliases := map[string]*ModelAlias{}
+		for alias, id := range m.Refs {
+			if prev := old.models[m.Name][alias]; prev != nil && prev.Version == id {
+				aliases[alias] = prev
+				continue
+			}
+			ma, err := s.modelAlias(ctx, m.Name, alias, id)
+			if err != nil {
+				res.Errors = append(res.Errors, fmt.Sprintf("model %s@%s: %v", m.Name, alias, err))
+				continue
+			}
+			aliases[alias] = ma
+		}
+		next.models[m.Name] = aliases
+	}
+	s.cat.Store(next)
+	s.cache.retain(inUse)
+	s.ready.Store(true)
+	res.Views, res.Models = len(next.views), len(next.models)
+	return res, nil
+}
+
+func (s *Server) modelAlias(ctx context.Context, model, alias, id string) (*ModelAlias, error) {
+	m, err := s.lake.GetManifest(ctx, lake.KindModel, model, id)
+	if err != nil {
+		return nil, err
+	}
+	return &ModelAlias{Model: model, Alias: alias, Version: id, Artifact: m.Artifact, Inputs: m.Inputs}, nil
+}
+
+// resolveIndex picks the index a request names: an alias of the view
+// (default "latest") from the catalog, else a version id or prefix, or an
+// alias created since the last refresh, loaded from the lake.
+func (s *Server) resolveIndex(ctx context.Context, cat *catalog, view, ref string) (*online.Index, error) {
+	if ref == "" {
+		ref = "latest"
+	}
+	aliases, known := cat.views[view]
+	if ix := aliases[ref]; ix != nil {
+		return ix, nil
+	}
+	if ix := s.cache.lookup(ref); ix != nil && ix.Header.View == view {
+		return ix, nil // a full version id already in memory
+	}
+	id, err := s.lake.Resolve(ctx, lake.KindIndex, view, ref)
+	if err != nil {
+		switch {
+		case !known && (errors.Is(err, lake.ErrNotFound) || errors.Is(err, lake.ErrInvalidName)):
+			return nil, fmt.Errorf("%w: no serving index for view %q (run: granary materialize %s)", errNotFound, view, view)
+		case errors.Is(err, lake.ErrNotFound) || errors.Is(err, lake.ErrInvalidName):
+			return nil, fmt.Errorf("%w: view %s has no version or alias %q", errNotFound, view, ref)
+		case errors.Is(err, lake.ErrAmbiguous):
+			return nil, fmt.Errorf("%w: %v", errBadRequest, err)
+		}
+		return nil, err
+	}
+	ix, _, err := s.loadVersion(ctx, view, id, true)
+	return ix, err
+}

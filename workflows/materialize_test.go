@@ -1,0 +1,155 @@
+package workflows_test
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/granaryml/granary/activities"
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/serving"
+	"github.com/granaryml/granary/internal/tabular"
+	"github.com/granaryml/granary/workflows"
+)
+
+// servedValue renders an index value the way readTrainingSet renders a
+// training set's cells, so the two can be compared as text.
+func servedValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// The values an index serves are exactly what a training build computes
+// for the same entities at the index's time, and what the naive
+// definition says; entities with no events are not in the index.
+func TestMaterializeServesWhatATrainingBuildComputes(t *testing.T) {
+	for _, shards := range []int{1, 3} {
+		t.Run(fmt.Sprint(shards, "-shards"), func(t *testing.T) { testMaterializeMatchesBuild(t, shards) })
+	}
+}
+
+func testMaterializeMatchesBuild(t *testing.T, shards int) {
+	store, build, orders, _ := buildFixture(t, 21, shards)
+	in := workflows.MaterializeInput{Project: "shop", SpecVersion: build.SpecVersion, View: "uo", ViewVersion: build.ViewVersions["uo"], Definition: "test", Alias: "prod", User: "tester"}
+	env, _ := newEnvOn(t, store)
+	env.ExecuteWorkflow(workflows.Materialize, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.MaterializeResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	// The newest order with amount > 0 is the index's time.
+	var asOf time.Time
+	users := map[int]bool{}
+	for _, o := range orders {
+		if o.amount > 0 {
+			users[o.user] = true
+			if o.ts.After(asOf) {
+				asOf = o.ts
+			}
+		}
+	}
+	if res.Shards != shards || res.Entities != int64(len(users)) || res.Features != 5 || res.AsOf != asOf.Format(time.RFC3339Nano) {
+		t.Fatalf("result %+v; want %d shards, %d entities, 5 features, as of %s", res, shards, len(users), asOf)
+	}
+	l := lake.New(store)
+	for _, alias := range []string{"latest", "prod"} {
+		if id, err := l.Resolve(t.Context(), lake.KindIndex, "uo", alias); err != nil || id != res.Version {
+			t.Fatalf("alias %s -> %s, %v; want %s", alias, id, err, res.Version)
+		}
+	}
+	ix, err := serving.LoadIndex(t.Context(), l, "uo", res.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A training build on a spine of every user 1..14 at the index's time.
+	var lb strings.Builder
+	lb.WriteString("label_id,user_id,ts,churned\n")
+	for u := 1; u <= 14; u++ {
+		fmt.Fprintf(&lb, "%d,%d,%s,false\n", u, u, asOf.Format(time.RFC3339Nano))
+	}
+	spineSchema := &tabular.Schema{Columns: []tabular.Column{{Name: "label_id", Type: tabular.Int64}, {Name: "user_id", Type: tabular.Int64, Nullable: true}, {Name: "ts", Type: tabular.Timestamp}, {Name: "churned", Type: tabular.Bool}}}
+	spine, err := runImport(t, store, workflows.CommitDatasetInput{Name: "labels", Schema: spineSchema, Sources: []activities.Source{stage(t, store, "now.csv", []byte(lb.String()))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	build.SpineVersion = spine.Version
+	benv, _ := newEnvOn(t, store)
+	benv.ExecuteWorkflow(workflows.BuildTrainingData, build)
+	var built workflows.BuildResult
+	if err := benv.GetWorkflowResult(&built); err != nil {
+		t.Fatal(err)
+	}
+	rows := readTrainingSet(t, store, built)
+	if len(rows) != 14 {
+		t.Fatalf("build has %d rows, want 14", len(rows))
+	}
+	compared := 0
+	for _, r := range rows {
+		user := atoi(r["user_id"])
+		key, err := ix.EncodeKey(nil, []string{r["user_id"]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh, row, found := ix.Lookup(key)
+		if found != users[user] {
+			t.Errorf("user %d: in index %v, has events %v", user, found, users[user])
+			continue
+		}
+		want := naive(orders, label{user: r["user_id"], ts: asOf})
+		for c, col := range ix.Header.Columns {
+			built := r["uo__"+col.Name]
+			if built != want["uo__"+col.Name] {
+				t.Fatalf("user %d %s: build %s, naive %s", user, col.Name, built, want["uo__"+col.Name])
+			}
+			if !found {
+				continue
+			}
+			served := servedValue(sh.Value(c, row))
+			if served != built {
+				t.Errorf("user %d %s: served %s, training build %s", user, col.Name, served, built)
+			}
+			compared++
+		}
+	}
+	if compared != 5*len(users) {
+		t.Fatalf("compared %d values, want %d", compared, 5*len(users))
+	}
+
+	// Again with the same input: same version, nothing new created.
+	env2, _ := newEnvOn(t, store)
+	env2.ExecuteWorkflow(workflows.Materialize, in)
+	var again workflows.MaterializeResult
+	if err := env2.GetWorkflowResult(&again); err != nil {
+		t.Fatal(err)
+	}
+	if again.Version != res.Version || again.Created {
+		t.Fatalf("rerun gave %s (created %v), want %s unchanged", again.Version, again.Created, res.Version)
+	}
+}
+
+// A view the spec does not define fails the plan, and nothing is
+// committed.
+func TestMaterializeUnknownViewFailsNonRetryably(t *testing.T) {
+	store, build, _, _ := buildFixture(t, 22, 2)
+	env, _ := newEnvOn(t, store)
+	env.ExecuteWorkflow(workflows.Materialize, workflows.MaterializeInput{Project: "shop", SpecVersion: build.SpecVersion, View: "nope", ViewVersion: build.ViewVersions["uo"], Definition: "x"})
+	err := env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("materializing an unknown view: %v", err)
+	}
+	if ids, _ := lake.New(store).ListVersions(t.Context(), lake.KindIndex, "nope"); len(ids) != 0 {
+		t.Fatalf("a failed materialization committed %v", ids)
+	}
+}
