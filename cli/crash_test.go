@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/granaryml/granary/internal/crashtest"
 	"github.com/granaryml/granary/internal/devstack/devtest"
 	"github.com/granaryml/granary/internal/lake"
