@@ -2,18 +2,22 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/client"
 
 	"github.com/granaryml/granary/internal/devstack"
+	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/objstore/storeurl"
 	gworker "github.com/granaryml/granary/worker"
 	"github.com/granaryml/granary/workflows"
@@ -29,6 +33,8 @@ type DevInfo struct {
 	UIURL           string    `json:"ui_url"`
 	Lake            string    `json:"lake"`
 	MinioEndpoint   string    `json:"minio_endpoint,omitempty"`
+	ServeURL        string    `json:"serve_url"`
+	ServeTokenFile  string    `json:"serve_token_file"`
 	StateDir        string    `json:"state_dir"`
 	Started         time.Time `json:"started"`
 }
@@ -42,7 +48,9 @@ func devCommand() *ucli.Command {
     --ui-port) with granary's search attributes registered,
   - a granary worker,
   - the lake: file://<state>/lake, or with --minio a MinIO server
-    (bin/minio, data in <state>/minio) and s3://granary/lake on it.
+    (bin/minio, data in <state>/minio) and s3://granary/lake on it,
+  - granary serve on --serve-port, its bearer token in <state>/serve-token
+    (created once; the worker uses it to push alias moves).
 Prints where everything is, writes <state>/dev.json when ready, and stops
 everything on Ctrl-C or SIGTERM. State survives restarts.
 
@@ -56,6 +64,7 @@ Examples:
 			&ucli.IntFlag{Name: "ui-port", Value: 8233, Usage: "Temporal UI `PORT`"},
 			&ucli.BoolFlag{Name: "minio", Usage: "also start MinIO and use it as the lake (exercises the S3 path locally)"},
 			&ucli.IntFlag{Name: "minio-port", Value: 9000, Usage: "MinIO API `PORT` (console on PORT+1)"},
+			&ucli.IntFlag{Name: "serve-port", Value: 8090, Usage: "granary serve `PORT` (0: any free port)"},
 		},
 		Action: runDev,
 	}
@@ -129,6 +138,24 @@ func runDev(c *ucli.Context) error {
 	}
 	defer tc.Close()
 
+	info.ServeTokenFile = filepath.Join(state, "serve-token")
+	token, err := devServeToken(info.ServeTokenFile)
+	if err != nil {
+		return err
+	}
+	serveCtx, stopServe := context.WithCancel(ctx)
+	defer stopServe()
+	serveReady, serveDone := make(chan string, 1), make(chan error, 1)
+	go func() {
+		serveDone <- runServe(serveCtx, serveConfig{Addr: fmt.Sprintf("127.0.0.1:%d", c.Int("serve-port")), Lake: lake.New(store), Tokens: []string{token}, Poll: 2 * time.Second, Log: logFile}, serveReady)
+	}()
+	select {
+	case addr := <-serveReady:
+		info.ServeURL = "http://" + addr
+	case err := <-serveDone:
+		return fmt.Errorf("start granary serve: %w", err)
+	}
+
 	infoPath := filepath.Join(state, "dev.json")
 	if err := writeJSONFile(infoPath, info); err != nil {
 		return err
@@ -136,9 +163,32 @@ func runDev(c *ucli.Context) error {
 	defer os.Remove(infoPath)
 	printDevBanner(c.App.Writer, info)
 
-	werr := runWorker(ctx, tc, gworker.Options{Store: store, MaxConcurrentActivities: 4}, log)
+	werr := runWorker(ctx, tc, gworker.Options{Store: store, MaxConcurrentActivities: 4, ServeURLs: []string{info.ServeURL}, ServeToken: token}, log)
 	fprintf(log, "granary dev: shutting down\n")
+	stopServe()
+	if err := <-serveDone; err != nil {
+		fprintf(log, "granary dev: serve: %v\n", err)
+	}
 	return werr
+}
+
+// devServeToken reads the dev stack's serving token, creating a random
+// one (mode 0600) the first time.
+func devServeToken(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, nil
+		}
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	t := hex.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("serve token: %w", err)
+	}
+	return t, nil
 }
 
 func startDevMinio(ctx context.Context, c *ucli.Context, state string, logFile io.Writer, log io.Writer) (*devstack.Minio, string, error) {
@@ -179,6 +229,7 @@ func printDevBanner(w io.Writer, info DevInfo) {
 		fprintf(w, "  MinIO       http://%s (user %s)\n", info.MinioEndpoint, devMinioUser)
 	}
 	fprintf(w, "  worker      task queue %q\n", workflows.TaskQueue)
+	fprintf(w, "  serving     %s (bearer token in %s)\n", info.ServeURL, info.ServeTokenFile)
 	fprintf(w, "  state       %s (logs in dev.log)\n", info.StateDir)
 	fprintf(w, "try: granary --temporal-address %s lake check\n", info.TemporalAddress)
 }

@@ -88,30 +88,46 @@ func TestLakeCheckThroughRealTemporal(t *testing.T) {
 }
 
 // TestDevCommandStartsAndStopsEverything runs `granary dev` in-process on
-// free ports, uses it, then cancels it as Ctrl-C would and checks that the
-// Temporal server it started is gone.
+// free ports, with a file lake and with --minio, uses it (lake check, the
+// serving API with and without its token), then cancels it as Ctrl-C would
+// and checks that every server it started is gone.
 func TestDevCommandStartsAndStopsEverything(t *testing.T) {
 	devtest.RequireIntegration(t, "temporal")
-	port, err := devstack.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	uiPort, err := devstack.FreePort()
-	if err != nil {
-		t.Fatal(err)
+	t.Run("file-lake", func(t *testing.T) { testDev(t, false) })
+	t.Run("minio-lake", func(t *testing.T) {
+		devtest.RequireIntegration(t, "minio")
+		testDev(t, true)
+	})
+}
+
+func testDev(t *testing.T, minio bool) {
+	var ports [3]int
+	for i := range ports {
+		p, err := devstack.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = p
 	}
 	state := t.TempDir()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan int, 1)
 	var devOut, devErr strings.Builder
+	args := []string{"granary", "dev", "--state-dir", state, "--port", fmt.Sprint(ports[0]), "--ui-port", fmt.Sprint(ports[1]), "--serve-port", "0"}
+	if minio {
+		args = append(args, "--minio", "--minio-port", fmt.Sprint(ports[2]))
+	}
 	go func() {
-		done <- cli.Run(ctx, []string{"granary", "dev", "--state-dir", state, "--port", fmt.Sprint(port), "--ui-port", fmt.Sprint(uiPort)},
-			cli.Options{Stdout: &syncWriter{b: &devOut}, Stderr: &syncWriter{b: &devErr}})
+		done <- cli.Run(ctx, args, cli.Options{Stdout: &syncWriter{b: &devOut}, Stderr: &syncWriter{b: &devErr}})
 	}()
 
 	info := waitForDevInfo(t, filepath.Join(state, "dev.json"), done)
-	if info.TemporalAddress != fmt.Sprintf("127.0.0.1:%d", port) || info.Lake != "file://"+filepath.Join(state, "lake") {
+	wantLake := "file://" + filepath.Join(state, "lake")
+	if minio {
+		wantLake = fmt.Sprintf("s3://granary/lake?endpoint=127.0.0.1:%d&secure=false", ports[2])
+	}
+	if info.TemporalAddress != fmt.Sprintf("127.0.0.1:%d", ports[0]) || info.Lake != wantLake || info.ServeURL == "" {
 		t.Fatalf("unexpected dev info %+v", info)
 	}
 	resp, err := http.Get(info.UIURL)
@@ -123,13 +139,35 @@ func TestDevCommandStartsAndStopsEverything(t *testing.T) {
 		t.Fatalf("Temporal UI answered %d", resp.StatusCode)
 	}
 
-	code, out, errOut := runCLI(t, t.Context(), "--temporal-address", info.TemporalAddress, "lake", "check")
-	if code != 0 || !strings.Contains(out, "lake ok: file://") {
+	code, out, errOut := runCLI(t, t.Context(), "--temporal-address", info.TemporalAddress, "--lake", info.Lake, "lake", "check")
+	wantStore := "lake ok: file://"
+	if minio {
+		wantStore = "lake ok: s3://"
+	}
+	if code != 0 || !strings.Contains(out, wantStore) {
 		t.Fatalf("lake check against granary dev: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(state, "temporal.db")); err != nil {
 		t.Fatalf("Temporal state is not under the state dir: %v", err)
 	}
+	if minio {
+		if _, err := os.Stat(filepath.Join(state, "minio")); err != nil {
+			t.Fatalf("MinIO data is not under the state dir: %v", err)
+		}
+	}
+
+	// Serving: ready without a token, features need the token in
+	// serve-token.
+	token, err := os.ReadFile(info.ServeTokenFile)
+	if err != nil || len(strings.TrimSpace(string(token))) < 32 {
+		t.Fatalf("serve token file %s: %v %q", info.ServeTokenFile, err, token)
+	}
+	if st, err := os.Stat(info.ServeTokenFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("serve token file must be private: %v %v", st.Mode(), err)
+	}
+	waitHTTP(t, info.ServeURL+"/readyz", "", http.StatusOK)
+	waitHTTP(t, info.ServeURL+"/v1/features/user_orders?user_id=1", "", http.StatusUnauthorized)
+	waitHTTP(t, info.ServeURL+"/v1/features/user_orders?user_id=1", strings.TrimSpace(string(token)), http.StatusNotFound)
 
 	cancel() // what Ctrl-C does through signal.NotifyContext in main
 	select {
@@ -140,16 +178,46 @@ func TestDevCommandStartsAndStopsEverything(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("granary dev did not stop within 30s of Ctrl-C")
 	}
-	if conn, err := net.DialTimeout("tcp", info.TemporalAddress, time.Second); err == nil {
-		conn.Close()
-		t.Fatal("Temporal still listens after granary dev stopped")
+	addrs := []string{info.TemporalAddress, strings.TrimPrefix(info.ServeURL, "http://")}
+	if minio {
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", ports[2]))
+	}
+	for _, a := range addrs {
+		if conn, err := net.DialTimeout("tcp", a, time.Second); err == nil {
+			conn.Close()
+			t.Fatalf("%s still listens after granary dev stopped", a)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(state, "dev.json")); !os.IsNotExist(err) {
 		t.Fatal("dev.json should be removed on shutdown")
 	}
-	if !strings.Contains(devOut.String(), "Temporal UI") {
-		t.Fatalf("banner does not say where the UI is:\n%s", devOut.String())
+	if !strings.Contains(devOut.String(), "Temporal UI") || !strings.Contains(devOut.String(), info.ServeURL) {
+		t.Fatalf("banner does not say where the UI and serving are:\n%s", devOut.String())
 	}
+}
+
+// waitHTTP expects status from GET url (with a bearer token if given).
+func waitHTTP(t *testing.T, url, token string, status int) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	var last string
+	for range 50 {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == status {
+				return
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("GET %s: %s, want %d", url, last, status)
 }
 
 func waitForDevInfo(t *testing.T, path string, done <-chan int) cli.DevInfo {

@@ -57,12 +57,17 @@ type MaterializeProgress struct {
 	Entities   int64  `json:"entities"`
 }
 
-// MaterializeID is materialize/<view>/<view version>-<definition digest>:
-// one index per view version and feature definition, and a second launch
-// attaches to the first. The alias is not part of it: moving one more
-// alias to an existing index is a new (cheap) run after the first ended.
+// MaterializeID is materialize/<view>/<view version>-<definition digest>,
+// plus /<alias> when one is asked for: one run per view version, feature
+// definition and alias, and a second launch attaches to the first. (A run
+// for another alias recomputes the same content-addressed files, commits
+// the same version and moves its alias.)
 func MaterializeID(in MaterializeInput) string {
-	return fmt.Sprintf("materialize/%s/%s-%s", in.View, lake.ShortID(in.ViewVersion), in.Definition)
+	id := fmt.Sprintf("materialize/%s/%s-%s", in.View, lake.ShortID(in.ViewVersion), in.Definition)
+	if in.Alias != "" && in.Alias != "latest" {
+		id += "/" + in.Alias
+	}
+	return id
 }
 
 // ViewDefinitionDigest digests what of a spec determines a view's served

@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/granaryml/granary/activities"
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/workflows"
+)
+
+type materializeOutput struct {
+	workflows.MaterializeResult
+	Attached   bool   `json:"attached"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	URL        string `json:"url"`
+}
+
+func materializeCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "materialize",
+		Usage:     "compute every entity's latest feature values into a serving index",
+		ArgsUsage: "VIEW",
+		Description: `Runs the Materialize workflow: for each entity of a feature view version
+(the latest extraction unless --version), computes every feature of the
+current spec as of the version's newest event, with the same windows, ttl
+and derived expressions a training build uses, into one index file per
+shard; commits them as a serving index version and moves its "latest"
+alias (and --alias). granary serve swaps to the new index without
+dropping a request.
+
+Examples:
+   granary materialize user_orders --wait
+   granary materialize user_orders --version 3f2a9c1b7d0e --alias prod --wait
+   granary materialize user_orders --wait --output json | jq -r .version`,
+		Flags: []ucli.Flag{
+			projectFlag(),
+			&ucli.StringFlag{Name: "version", Usage: "view version `REF` to materialize: alias or id (default: latest extraction)"},
+			&ucli.StringFlag{Name: "alias", Usage: "also move serving alias `NAME` (e.g. prod) to the new index"},
+			&ucli.BoolFlag{Name: "wait", Usage: "wait for the materialization, showing progress"},
+		},
+		Action: runMaterialize,
+	}
+}
+
+func runMaterialize(c *ucli.Context) error {
+	if c.NArg() != 1 {
+		return usagef("materialize takes one VIEW")
+	}
+	p, l, err := printerAndLake(c)
+	if err != nil {
+		return err
+	}
+	spec, specID, err := currentSpec(c, l)
+	if err != nil {
+		return err
+	}
+	view, src, ent, err := spec.View(c.Args().First())
+	if err != nil {
+		return err
+	}
+	if a := c.String("alias"); a != "" {
+		if err := lake.ValidateName("alias", a); err != nil {
+			return usagef("--alias %q: %v", a, err)
+		}
+	}
+	ref := "latest"
+	if v := c.String("version"); v != "" {
+		ref = v
+	}
+	viewVersion, err := l.Resolve(c.Context, lake.KindDataset, activities.ViewDataset(view.Name), ref)
+	if err != nil {
+		if ref == "latest" {
+			return fmt.Errorf("view %s has not been extracted yet; run: granary extract %s --wait", view.Name, view.Name)
+		}
+		return fmt.Errorf("view %s: %w", view.Name, err)
+	}
+	in := workflows.MaterializeInput{
+		Project: spec.Project, SpecVersion: specID, View: view.Name, ViewVersion: viewVersion,
+		Definition: workflows.ViewDefinitionDigest(struct {
+			View      any
+			Keys      []string
+			Timestamp string
+		}{view, ent.JoinKeys, src.Timestamp}),
+		Alias: c.String("alias"), User: currentUser(), Host: hostname(),
+	}
+	tc, err := dialTemporal(c.Context, c)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	run, err := startOrAttach(c.Context, tc, workflows.MaterializeID(in), workflows.MaterializeWorkflowName, in)
+	if err != nil {
+		return err
+	}
+	out := materializeOutput{Attached: run.Attached, WorkflowID: run.GetID(), RunID: run.GetRunID(), URL: runURL(c, run.GetID(), run.GetRunID())}
+	out.View, out.ViewVersion = view.Name, viewVersion
+	if run.Attached {
+		p.infof("identical materialization %s already %s; following it\n", out.WorkflowID, strings.ToLower(run.Status.String()))
+	} else {
+		p.infof("materializing %s from %s@%s\n", view.Name, activities.ViewDataset(view.Name), lake.ShortID(viewVersion))
+	}
+	if !c.Bool("wait") && !run.Attached {
+		return p.result(out, func(w io.Writer) {
+			fprintf(w, "started %s\n  follow it: %s\n  or: granary runs show %s\n", out.WorkflowID, out.URL, out.WorkflowID)
+		})
+	}
+	if err := waitWithProgress(c.Context, tc, run, c.App.ErrWriter, renderMaterializeProgress, &out.MaterializeResult); err != nil {
+		return runFailed("materialization of "+view.Name+" failed", out.URL, err)
+	}
+	return p.result(out, func(w io.Writer) {
+		r := out.MaterializeResult
+		fprintf(w, "serving index %s@%s\n", r.View, r.Version)
+		fprintf(w, "  %d entities x %d features as of %s, %d shards, %s\n", r.Entities, r.Features, r.AsOf, r.Shards, humanBytes(r.Bytes))
+		fprintf(w, "  view %s@%s\n", activities.ViewDataset(r.View), lake.ShortID(r.ViewVersion))
+		for _, m := range r.Moves {
+			fprintf(w, "  alias %s -> %s\n", m.Ref, lake.ShortID(m.To))
+		}
+		if len(r.Notified) > 0 {
+			fprintf(w, "  serving notified: %s\n", strings.Join(r.Notified, ", "))
+		}
+		fprintf(w, "  run: %s\n", out.URL)
+	})
+}
+
+func renderMaterializeProgress(pr workflows.MaterializeProgress, elapsed time.Duration) string {
+	line := "materialize: " + pr.Phase
+	if pr.Phase == "materializing" {
+		line += fmt.Sprintf(" %s shards %d/%d, %d entities", bar(int64(pr.ShardsDone), int64(pr.Shards)), pr.ShardsDone, pr.Shards, pr.Entities)
+	}
+	return line + ", " + elapsed.Truncate(time.Second).String()
+}
