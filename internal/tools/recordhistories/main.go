@@ -164,7 +164,23 @@ func scenarios() []scenario {
 		{file: "extract-two-files", workflow: workflows.ExtractWorkflowName, input: extractInput},
 		{file: "build-two-views", workflow: workflows.BuildWorkflowName, input: buildInput},
 		{file: "promote-gated", workflow: workflows.PromoteWorkflowName, input: promoteInput},
+		{file: "materialize-three-shards", workflow: workflows.MaterializeWorkflowName, input: materializeInput},
 	}
+}
+
+// materializeInput serves the extraction scenario's view (3 shards).
+func materializeInput(store objstore.Store) (any, error) {
+	ctx := context.Background()
+	l := lake.New(store)
+	specID, err := l.Resolve(ctx, lake.KindSpec, "shop", "latest")
+	if err != nil {
+		return nil, err
+	}
+	view, err := l.Resolve(ctx, lake.KindDataset, activities.ViewDataset("user_events"), "latest")
+	if err != nil {
+		return nil, err
+	}
+	return workflows.MaterializeInput{Project: "shop", SpecVersion: specID, View: "user_events", ViewVersion: view, Definition: "record", Alias: "prod", User: "recorder"}, nil
 }
 
 const recordSpec = `project: shop
