@@ -681,6 +681,23 @@ func checkServe(s *stack) []error {
 	if !svc.Healthcheck.enabled() || !strings.Contains(strings.Join(svc.Healthcheck.Test, " "), ":"+listen+"/healthz") {
 		errs = append(errs, fmt.Errorf("service %s: want a healthcheck probing /healthz on port %s", name, listen))
 	}
+	// Workers push alias moves to serving; a wrong address or a token
+	// serving does not accept makes every promotion compensate (roll back).
+	wname, w, err := s.resolved.granaryCommand("worker")
+	if err != nil {
+		return append(errs, err)
+	}
+	if got, want := w.Environment["GRANARY_SERVE_NOTIFY"], fmt.Sprintf("http://%s:%s", name, listen); got != want {
+		errs = append(errs, fmt.Errorf("service %s: GRANARY_SERVE_NOTIFY is %q, serving listens at %s", wname, got, want))
+	}
+	tok := w.Environment["GRANARY_SERVE_NOTIFY_TOKEN"]
+	accepted := false
+	for _, t := range strings.Split(svc.Environment["GRANARY_SERVE_TOKENS"], ",") {
+		accepted = accepted || (tok != "" && strings.TrimSpace(t) == tok)
+	}
+	if !accepted {
+		errs = append(errs, fmt.Errorf("service %s: GRANARY_SERVE_NOTIFY_TOKEN is not one of %s's GRANARY_SERVE_TOKENS", wname, name))
+	}
 	return errs
 }
 

@@ -435,6 +435,22 @@ func TestChecksCatchBrokenStacks(t *testing.T) {
 			},
 			check: checkServe, want: "use 0.0.0.0",
 		},
+		{
+			name: "worker notifies another serving address",
+			mutate: func(t *testing.T, s *stack) {
+				_, v := role(t, s, worker(s))
+				v.Environment["GRANARY_SERVE_NOTIFY"] = "http://granary-serve:9999"
+			},
+			check: checkServe, want: "GRANARY_SERVE_NOTIFY",
+		},
+		{
+			name: "worker's notify token is not a serving token",
+			mutate: func(t *testing.T, s *stack) {
+				_, v := role(t, s, worker(s))
+				v.Environment["GRANARY_SERVE_NOTIFY_TOKEN"] = "stale-token"
+			},
+			check: checkServe, want: "GRANARY_SERVE_NOTIFY_TOKEN",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
