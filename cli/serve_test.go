@@ -161,6 +161,25 @@ func TestMaterializeAndServeEndToEnd(t *testing.T) {
 	if status, _ := get(t, url+"/v1/features/user_orders?user_id=1", ""); status != http.StatusUnauthorized {
 		t.Fatalf("no token: %d, want 401", status)
 	}
+
+	// granary lookup goes through the Go client and prints the same.
+	status, body := get(t, url+"/v1/features/user_orders?user_id=1", "tok-a")
+	var direct struct{ Features map[string]any }
+	if err := json.Unmarshal(body, &direct); status != 200 || err != nil {
+		t.Fatalf("user 1: %d %v", status, err)
+	}
+	var looked struct {
+		Version  string
+		Features map[string]any
+	}
+	lookupOut := run("--output", "json", "lookup", "user_orders", "user_id=1", "--url", url, "--token", "tok-a", "--version", "prod")
+	if err := json.Unmarshal([]byte(lookupOut), &looked); err != nil || looked.Version != mat.Version || fmt.Sprint(looked.Features) != fmt.Sprint(direct.Features) {
+		t.Fatalf("lookup printed %s (%v); the API answered %s", lookupOut, err, body)
+	}
+	code, _, errOut = runCLI(t, t.Context(), "lookup", "user_orders", "user_id=1", "--url", url, "--token", "wrong")
+	if code != 1 || !strings.Contains(errOut, "unauthorized") {
+		t.Fatalf("lookup with a wrong token: exit %d, %s", code, errOut)
+	}
 }
 
 func get(t *testing.T, url, token string) (int, []byte) {

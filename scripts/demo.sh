@@ -9,6 +9,7 @@ GRANARY=${GRANARY:-./bin/granary}
 STATE=${GRANARY_DEMO_STATE:-.granary}
 PORT=${GRANARY_DEMO_PORT:-7233}
 UI_PORT=${GRANARY_DEMO_UI_PORT:-8233}
+SERVE_PORT=${GRANARY_DEMO_SERVE_PORT:-8090}
 export GRANARY_TEMPORAL_ADDRESS="127.0.0.1:${PORT}"
 export GRANARY_LAKE="file://${STATE}/lake"
 
@@ -17,7 +18,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 mkdir -p "$STATE"
 rm -f "$STATE/dev.json"
 step "starting the local stack: $GRANARY dev (logs in $STATE/dev.out)"
-"$GRANARY" dev --state-dir "$STATE" --port "$PORT" --ui-port "$UI_PORT" >"$STATE/dev.out" 2>&1 &
+"$GRANARY" dev --state-dir "$STATE" --port "$PORT" --ui-port "$UI_PORT" --serve-port "$SERVE_PORT" >"$STATE/dev.out" 2>&1 &
 DEV_PID=$!
 cleanup() {
   if kill -0 "$DEV_PID" 2>/dev/null; then
@@ -91,7 +92,14 @@ for _ in $(seq 1 50); do "$GRANARY" model status churn --alias prod | grep -q 'n
 "$GRANARY" model show churn@prod
 "$GRANARY" model history churn --alias prod
 
-step "12. find the runs the way an operator would"
+step "12. materialize user_orders for online serving: every user's latest features as of the newest order (Materialize workflow)"
+"$GRANARY" materialize user_orders --alias prod --wait
+
+step "13. serve a lookup: the web service asks granary serve (started by granary dev) for user 42's features and the prod model, through the Go client"
+SERVE_URL=$(sed -n 's/.*"serve_url": "\(.*\)".*/\1/p' "$STATE/dev.json")
+"$GRANARY" lookup user_orders user_id=42 --version prod --model churn@prod --url "$SERVE_URL" --token-file "$STATE/serve-token"
+
+step "14. find the runs the way an operator would"
 "$GRANARY" runs list --limit 10
 
 step "done: stopping the stack"
