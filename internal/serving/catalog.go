@@ -39,7 +39,18 @@ type indexCache struct {
 	pinned  []string // least recently used first
 	maxPins int
 	loading map[string]*loadCall
+	// failed remembers recent load failures, so a broken version asked
+	// for by id is not re-read from the lake by every request.
+	failed map[string]loadFailure
 }
+
+type loadFailure struct {
+	err error
+	at  time.Time
+}
+
+// failedLoadTTL is how long a failed load is answered from memory.
+const failedLoadTTL = 10 * time.Second
 
 type loadCall struct {
 	done chan struct{}
@@ -58,6 +69,12 @@ func (s *Server) loadVersion(ctx context.Context, view, id string, pin bool) (*o
 		}
 		c.mu.Unlock()
 		return ix, false, nil
+	}
+	// Requests back off from a broken version; refreshes always retry,
+	// so a repaired version is picked up at the next one.
+	if f, ok := c.failed[id]; ok && pin && s.now().Sub(f.at) < failedLoadTTL {
+		c.mu.Unlock()
+		return nil, false, f.err
 	}
 	if call := c.loading[id]; call != nil {
 		c.mu.Unlock()
@@ -83,21 +100,45 @@ func (s *Server) loadVersion(ctx context.Context, view, id string, pin bool) (*o
 	c.mu.Lock()
 	delete(c.loading, id)
 	if call.err == nil {
+		delete(c.failed, id)
 		c.byID[id] = call.ix
 		if pin {
 			c.touch(id)
 		}
+	} else {
+		c.failed[id] = loadFailure{err: call.err, at: s.now()}
 	}
 	c.mu.Unlock()
 	close(call.done)
+	if pin && call.err == nil {
+		// Keep memory bounded between refreshes too.
+		c.retain(s.cat.Load().inUse())
+	}
 	return call.ix, true, call.err
 }
 
-// lookup returns a loaded index by full version id, or nil.
-func (c *indexCache) lookup(id string) *online.Index {
+// inUse lists the versions the catalog serves.
+func (cat *catalog) inUse() map[string]bool {
+	ids := map[string]bool{}
+	for _, aliases := range cat.views {
+		for _, ix := range aliases {
+			ids[ix.Version] = true
+		}
+	}
+	return ids
+}
+
+// lookup returns a loaded index of view by full version id, or nil. A hit
+// is a request by id, so it counts as a use of the pin.
+func (c *indexCache) lookup(view, id string) *online.Index {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.byID[id]
+	ix := c.byID[id]
+	if ix == nil || ix.Header.View != view {
+		return nil
+	}
+	c.touch(id)
+	return ix
 }
 
 // touch marks id recently pinned; caller holds mu.
@@ -141,7 +182,7 @@ func (s *Server) Refresh(ctx context.Context) (RefreshResult, error) {
 	defer s.refreshMu.Unlock()
 	var res RefreshResult
 	old := s.cat.Load()
-	next := &catalog{views: map[string]map[string]*online.Index{}, models: map[string]map[string]*ModelAlias{}, at: time.Now()}
+	next := &catalog{views: map[string]map[string]*online.Index{}, models: map[string]map[string]*ModelAlias{}, at: s.now()}
 
 	views, err := s.lake.ListNames(ctx, lake.KindIndex)
 	if err != nil {
@@ -220,7 +261,7 @@ func (s *Server) resolveIndex(ctx context.Context, cat *catalog, view, ref strin
 	if ix := aliases[ref]; ix != nil {
 		return ix, nil
 	}
-	if ix := s.cache.lookup(ref); ix != nil && ix.Header.View == view {
+	if ix := s.cache.lookup(view, ref); ix != nil {
 		return ix, nil // a full version id already in memory
 	}
 	id, err := s.lake.Resolve(ctx, lake.KindIndex, view, ref)

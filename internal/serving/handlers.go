@@ -236,9 +236,9 @@ func appendPreamble(dst []byte, ix *online.Index) []byte {
 	dst = online.AppendJSONString(dst, []byte(ix.Header.View))
 	dst = append(dst, `,"version":"`...)
 	dst = append(dst, ix.Version...)
-	dst = append(dst, `","view_version":"`...)
-	dst = append(dst, ix.Header.ViewVersion...)
-	dst = append(dst, `","as_of":"`...)
+	dst = append(dst, `","view_version":`...)
+	dst = online.AppendJSONString(dst, []byte(ix.Header.ViewVersion))
+	dst = append(dst, `,"as_of":"`...)
 	dst = ix.AsOf().AppendFormat(dst, time.RFC3339Nano)
 	return append(dst, '"')
 }
@@ -327,7 +327,12 @@ func (s *Server) getModelAlias(w http.ResponseWriter, r *http.Request) error {
 	name, alias := r.PathValue("name"), r.PathValue("alias")
 	ma := s.cat.Load().models[name][alias]
 	if ma == nil {
-		// Promoted since the last refresh: ask the lake.
+		// Promoted since the last refresh: ask the lake. GetRef does not
+		// check names, and the store refuses some as keys (a 500): check
+		// them here.
+		if lake.ValidateName("model", name) != nil || lake.ValidateName("alias", alias) != nil {
+			return fmt.Errorf("%w: model %q has no alias %q", errNotFound, name, alias)
+		}
 		ref, _, err := s.lake.GetRef(r.Context(), lake.KindModel, name, alias)
 		if errors.Is(err, lake.ErrNotFound) || errors.Is(err, lake.ErrInvalidName) {
 			return fmt.Errorf("%w: model %s has no alias %q", errNotFound, name, alias)

@@ -91,7 +91,7 @@ func New(o Options) (*Server, error) {
 	if maxPins <= 0 {
 		maxPins = 4
 	}
-	s.cache = indexCache{byID: map[string]*online.Index{}, loading: map[string]*loadCall{}, maxPins: maxPins}
+	s.cache = indexCache{byID: map[string]*online.Index{}, loading: map[string]*loadCall{}, failed: map[string]loadFailure{}, maxPins: maxPins}
 	s.cat.Store(&catalog{views: map[string]map[string]*online.Index{}, models: map[string]map[string]*ModelAlias{}})
 	return s, nil
 }
@@ -133,10 +133,11 @@ func (s *Server) authorized(r *http.Request) bool {
 		return true
 	}
 	h := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok {
+	// The scheme name is case-insensitive (RFC 9110 section 11.1).
+	if len(h) < 7 || !strings.EqualFold(h[:7], "Bearer ") {
 		return false
 	}
+	tok := h[7:]
 	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
 	match := 0
 	for i := range s.tokens {

@@ -184,3 +184,26 @@ func TestServerRefusesToStartWithoutTokens(t *testing.T) {
 		t.Fatalf("no-auth server: %v, ready before any refresh: %v", err, srv != nil && srv.Ready())
 	}
 }
+
+// The auth scheme name is case-insensitive; the token is not.
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	f := newFixture(t)
+	if _, err := servingtest.Commit(t.Context(), f.lake, usersIndex(5, 1), "latest"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.srv.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for header, want := range map[string]int{"bearer " + token: 200, "BEARER " + token: 200, "Bearer " + strings.ToUpper(token): 401, "Basic " + token: 401, token: 401} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", f.http.URL+"/v1/features/user_orders?user_id=1", nil)
+		req.Header.Set("Authorization", header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Authorization %q: %d, want %d", header, resp.StatusCode, want)
+		}
+	}
+}

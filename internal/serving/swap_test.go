@@ -29,6 +29,7 @@ func TestSwapUnderLoadIsAtomic(t *testing.T) {
 		moves    = 10
 		workers  = 16
 		batch    = 100
+		perMove  = 200   // requests served between moves, at least
 		maxCalls = 20000 // per worker: a bound, not a target
 	)
 	l, _ := testLake(t)
@@ -119,6 +120,9 @@ func TestSwapUnderLoadIsAtomic(t *testing.T) {
 			t.Errorf("generation %d (version %s) not served within 10s", g, ids[g-1])
 			break
 		}
+		// Keep each version under load for a while before the next move.
+		until := requests.Load() + perMove
+		waitUntil(10*time.Second, func() bool { return requests.Load() >= until || failures.Load() > 0 })
 	}
 	moved.Store(true)
 	wg.Wait()
