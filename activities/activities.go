@@ -28,6 +28,9 @@ type Activities struct {
 	// (GRANARY_SERVE_NOTIFY, comma separated); ServeToken authenticates.
 	ServeURLs  []string
 	ServeToken string
+	// PrefixRows is how many rows of a CSV a schema-less import infers
+	// from before converting (0: 100,000); tests make it small.
+	PrefixRows int64
 }
 
 // New returns the activities bound to a lake store.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -42,6 +43,7 @@ type convertMemo struct {
 	File   lake.File             `json:"file"`
 	Format tabular.Format        `json:"format"`
 	Stats  []tabular.ColumnStats `json:"stats,omitempty"`
+	Schema tabular.Schema        `json:"schema"`
 }
 
 // convertMemoPrefix is outside datasets/ and objects/: memos are a cache,
@@ -59,23 +61,99 @@ func convertMemoKey(in ConvertSourceInput) string {
 	return convertMemoPrefix + hex.EncodeToString(sum[:]) + ".json"
 }
 
+// defaultPrefixRows is how many rows a CSV's schema is first inferred
+// from when the import gives none; see ConvertSource.
+const defaultPrefixRows = 100_000
+
 // ConvertSource turns one raw source into a canonical parquet blob. The
 // output is written to a local temp file (its hash names the blob), then
 // uploaded only if no identical blob exists. Progress heartbeats carry the
 // row count so operators see how far a long conversion got.
+//
+// With no schema given, a CSV source is converted in one pass: the schema
+// is inferred from its first PrefixRows rows and the conversion checks
+// every later value against it (tabular.InferCSVPrefix says why that
+// gives exactly the full inference's schema). If a later value does not
+// fit, the source is read again: full inference, then conversion. Either
+// way the output is the same bytes as inferring first, so version ids do
+// not depend on which path ran.
 func (a *Activities) ConvertSource(ctx context.Context, in ConvertSourceInput) (ConvertSourceResult, error) {
 	defer keepAlive(ctx)()
 	l := lake.New(a.Store)
 	memoKey := convertMemoKey(in)
 	if memo, ok := a.readConvertMemo(ctx, l, memoKey); ok {
-		return ConvertSourceResult{File: memo.File, Format: memo.Format, Reused: true, Stats: memo.Stats}, nil
+		if len(memo.Schema.Columns) == 0 { // written before memos held it
+			memo.Schema = in.Schema
+		}
+		if len(memo.Schema.Columns) > 0 {
+			return ConvertSourceResult{File: memo.File, Format: memo.Format, Reused: true, Stats: memo.Stats, Schema: memo.Schema}, nil
+		}
 	}
-	src, err := a.openSource(ctx, in.Source, in.Format)
+	schema, speculation := in.Schema, ""
+	var nullOnly []bool
+	if len(schema.Columns) == 0 {
+		var err error
+		if schema, nullOnly, err = a.firstSchema(ctx, in); err != nil {
+			return ConvertSourceResult{}, toTemporal(err)
+		}
+		speculation = "prefix"
+	}
+	out, err := a.convertWith(ctx, l, in, schema, nullOnly)
+	if err != nil && nullOnly != nil && ctx.Err() == nil && (errors.Is(err, tabular.ErrSpeculation) || errors.Is(err, tabular.ErrBadInput)) {
+		activity.GetLogger(ctx).Info("the first rows' schema does not fit the whole source; reading it again", "source", in.Source.Name, "reason", err)
+		full, ierr := a.InferSchema(ctx, InferSchemaInput{Source: in.Source, Format: in.Format})
+		if ierr != nil {
+			return ConvertSourceResult{}, ierr
+		}
+		schema, speculation = full.Schema, "fallback"
+		out, err = a.convertWith(ctx, l, in, schema, nil)
+	}
 	if err != nil {
 		return ConvertSourceResult{}, toTemporal(err)
 	}
-	defer src.close()
+	out.Speculation = speculation
+	memo, _ := json.Marshal(convertMemo{File: out.File, Format: out.Format, Stats: out.Stats, Schema: out.Schema})
+	if _, err := a.Store.Put(ctx, memoKey, bytes.NewReader(memo), int64(len(memo))); err != nil {
+		activity.GetLogger(ctx).Warn("could not write conversion memo", "key", memoKey, "error", err)
+	}
+	return out, nil
+}
 
+// firstSchema finds the schema of a source the import gave none for:
+// parquet's own, a CSV's first rows' (with the columns that must stay
+// empty; nil when those rows were the whole file), or for JSONL a full
+// inference pass.
+func (a *Activities) firstSchema(ctx context.Context, in ConvertSourceInput) (tabular.Schema, []bool, error) {
+	src, err := a.openSource(ctx, in.Source, in.Format)
+	if err != nil {
+		return tabular.Schema{}, nil, err
+	}
+	defer src.close()
+	if src.format != tabular.CSV {
+		s, err := tabular.InferSchema(ctx, src.reader, tabular.ReadOptions{File: in.Source.Name, Format: src.format})
+		return s, nil, err
+	}
+	rows := a.PrefixRows
+	if rows <= 0 {
+		rows = defaultPrefixRows
+	}
+	p, err := tabular.InferCSVPrefix(ctx, src.reader, in.Source.Name, rows)
+	if err != nil {
+		return tabular.Schema{}, nil, err
+	}
+	if p.Complete {
+		return p.Schema, nil, nil
+	}
+	return p.Schema, p.NullOnly, nil
+}
+
+// convertWith converts the source with schema into a blob in the lake.
+func (a *Activities) convertWith(ctx context.Context, l *lake.Lake, in ConvertSourceInput, schema tabular.Schema, nullOnly []bool) (ConvertSourceResult, error) {
+	src, err := a.openSource(ctx, in.Source, in.Format)
+	if err != nil {
+		return ConvertSourceResult{}, err
+	}
+	defer src.close()
 	tmp, err := lake.NewSpool(a.TempDir, "granary-convert-*.parquet")
 	if err != nil {
 		return ConvertSourceResult{}, err
@@ -85,22 +163,18 @@ func (a *Activities) ConvertSource(ctx context.Context, in ConvertSourceInput) (
 	res, err := tabular.Convert(ctx, src.reader, tmp, tabular.ConvertOptions{
 		File:     in.Source.Name,
 		Format:   src.format,
-		Schema:   in.Schema,
+		Schema:   schema,
+		NullOnly: nullOnly,
 		Progress: func(rows int64) { hb.beat(rows) },
 	})
 	if err != nil {
-		return ConvertSourceResult{}, toTemporal(err)
+		return ConvertSourceResult{}, err
 	}
 	d, size, err := tmp.Commit(ctx, l)
 	if err != nil {
-		return ConvertSourceResult{}, toTemporal(err)
+		return ConvertSourceResult{}, err
 	}
-	out := ConvertSourceResult{File: lake.File{Digest: d, Rows: res.Rows, Bytes: size}, Format: src.format, Stats: res.Stats}
-	memo, _ := json.Marshal(convertMemo{File: out.File, Format: out.Format, Stats: out.Stats})
-	if _, err := a.Store.Put(ctx, memoKey, bytes.NewReader(memo), int64(len(memo))); err != nil {
-		activity.GetLogger(ctx).Warn("could not write conversion memo", "key", memoKey, "error", err)
-	}
-	return out, nil
+	return ConvertSourceResult{File: lake.File{Digest: d, Rows: res.Rows, Bytes: size}, Format: src.format, Stats: res.Stats, Schema: res.Schema}, nil
 }
 
 func (a *Activities) readConvertMemo(ctx context.Context, l *lake.Lake, key string) (convertMemo, bool) {

@@ -42,7 +42,9 @@ type ConvertSourceInput struct {
 	Dataset string
 	Source  Source
 	Format  tabular.Format
-	Schema  tabular.Schema
+	// Schema of the output; with no columns the conversion infers it in
+	// the same pass (see ConvertSource) and returns it.
+	Schema tabular.Schema
 }
 
 // ConvertSourceResult names the parquet blob written for the source.
@@ -56,6 +58,12 @@ type ConvertSourceResult struct {
 	// (identical to reading the parquet back), so a one-file import needs
 	// no second pass.
 	Stats []tabular.ColumnStats
+	// Schema is the schema written: the input's, or the inferred one.
+	Schema tabular.Schema
+	// Speculation says how an inferred schema was found: "prefix" (the
+	// first rows' schema held for the whole input), "fallback" (it did
+	// not, the input was read again in full) or "" (no inference here).
+	Speculation string `json:",omitempty"`
 }
 
 // ComputeStatsInput asks for column statistics over a version's files.

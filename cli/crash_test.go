@@ -63,9 +63,9 @@ func TestImportSurvivesWorkerKills(t *testing.T) {
 		Kills: crashKills,
 		// Counted from the moment a (re)started worker has work. The whole
 		// import takes under a second uninterrupted on the 2-core reference
-		// machine (schema 0.1s, conversion 0.4s, commit and ref move under
-		// 0.1s each; a one-file import takes its statistics from the
-		// conversion, so it never schedules ComputeStats), so delays up to
+		// machine (conversion 0.5s, commit and ref move under 0.1s each; a
+		// one-file import infers its schema and takes its statistics while
+		// converting, so it never schedules InferSchema or ComputeStats), so delays up to
 		// 0.7s spread the kills over every step. They are cut short so
 		// that the workflow cannot finish before the last kill: the first
 		// kills land by the start of the stats, here the commit (or one

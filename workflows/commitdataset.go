@@ -88,9 +88,14 @@ func CommitDataset(ctx workflow.Context, in CommitDatasetInput) (CommitDatasetRe
 
 	progress.Phase = "schema"
 	var schema tabular.Schema
+	// A one-file import without a schema infers it while converting (one
+	// read of the input instead of two); runs started before this change
+	// keep the separate inference step.
+	onePass := in.Schema == nil && len(sources) == 1 &&
+		workflow.GetVersion(ctx, "one-pass-import", workflow.DefaultVersion, 1) >= 1
 	if in.Schema != nil {
 		schema = *in.Schema
-	} else {
+	} else if !onePass {
 		inferred := make([]activities.InferSchemaResult, len(sources))
 		if err := forEach(ctx, len(sources), func(i int) workflow.Future {
 			return workflow.ExecuteActivity(longIO(ctx), a.InferSchema, activities.InferSchemaInput{Source: sources[i], Format: in.Format})
@@ -116,6 +121,9 @@ func CommitDataset(ctx workflow.Context, in CommitDatasetInput) (CommitDatasetRe
 		files[i] = r.File
 		formats[i] = r.Format
 		fileStats[i] = r.Stats
+		if onePass {
+			schema = r.Schema
+		}
 		progress.FilesDone++
 		progress.Rows += r.File.Rows
 		return nil

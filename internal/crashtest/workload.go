@@ -42,9 +42,10 @@ func (k Kind) Phases() []Target {
 	commit := Target{Step: "CommitVersion", MaxDelay: 10 * time.Millisecond}
 	switch k {
 	case Import:
-		// A one-file import takes its statistics from the conversion:
-		// only imports of several files run ComputeStats.
-		return []Target{{Step: "InferSchema"}, {Step: "ConvertSource"}, commit}
+		// A one-file import infers its schema and takes its statistics
+		// while converting: only imports of several files run
+		// InferSchema and ComputeStats.
+		return []Target{{Step: "ConvertSource"}, commit}
 	case Extract:
 		return []Target{{Step: "PartitionSourceFile"}, {Step: "SortShard"}, {Step: "ComputeStats"}, commit}
 	case Build:

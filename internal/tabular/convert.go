@@ -30,7 +30,16 @@ type ConvertOptions struct {
 	// Progress, when set, is called with the total rows written after each
 	// row group.
 	Progress func(rows int64)
+	// NullOnly (CSV, with a Schema) marks columns that must hold only
+	// nulls: a value there fails the conversion with ErrSpeculation. It
+	// comes with a schema from InferCSVPrefix.
+	NullOnly []bool
 }
+
+// ErrSpeculation matches a conversion that stopped because the input does
+// not fit a schema inferred from its prefix (see InferCSVPrefix); the
+// caller converts again with the whole input's schema.
+var ErrSpeculation = errors.New("input does not fit the schema inferred from its first rows")
 
 // Defaults for ConvertOptions.
 const (
@@ -101,6 +110,12 @@ func Convert(ctx context.Context, r io.Reader, w io.Writer, opts ConvertOptions)
 			cs, err := newCSVSource(r, opts.File, schema)
 			if err != nil {
 				return Result{}, err
+			}
+			if len(opts.NullOnly) > 0 {
+				if len(opts.NullOnly) != len(schema.Columns) {
+					return Result{}, fmt.Errorf("NullOnly has %d entries for %d columns", len(opts.NullOnly), len(schema.Columns))
+				}
+				cs.nullOnly = opts.NullOnly
 			}
 			src = cs
 		} else {

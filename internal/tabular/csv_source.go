@@ -20,6 +20,8 @@ type csvSource struct {
 	schema Schema
 	colOf  []int // field position -> schema column
 	row    int64
+	// nullOnly marks schema columns where any value is ErrSpeculation.
+	nullOnly []bool
 }
 
 func newCSVSource(r io.Reader, file string, schema Schema) (*csvSource, error) {
@@ -87,6 +89,9 @@ func (s *csvSource) fill(b *Batch, maxRows int) error {
 				}
 				v.appendNull(b)
 				continue
+			}
+			if s.nullOnly != nil && s.nullOnly[ci] {
+				return s.valueErr(ci, fmt.Errorf("%w: a value in a column that was empty in the first rows", ErrSpeculation))
 			}
 			switch v.Type {
 			case Int64:

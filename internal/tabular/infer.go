@@ -101,33 +101,86 @@ func textCandidates(val []byte, mask uint8) uint8 {
 }
 
 func inferCSV(ctx context.Context, r io.Reader, file string) (Schema, error) {
-	sc := newCSVScanner(r, file)
-	names, err := sc.readHeader()
+	cols, _, err := inferCSVRows(ctx, r, file, -1)
 	if err != nil {
 		return Schema{}, err
 	}
-	cols := make([]inferredColumn, len(names))
+	return schemaOf(cols), nil
+}
+
+func schemaOf(cols []inferredColumn) Schema {
+	s := Schema{Columns: make([]Column, len(cols))}
+	for i := range cols {
+		s.Columns[i] = cols[i].column()
+	}
+	return s
+}
+
+// PrefixSchema is a CSV schema inferred from the input's first rows.
+type PrefixSchema struct {
+	Schema Schema
+	// Complete is true when the prefix was the whole input: the schema is
+	// then exactly InferSchema's.
+	Complete bool
+	// NullOnly marks columns that had no value in the prefix: their type
+	// is a guess, so ConvertOptions.NullOnly must reject any value there.
+	NullOnly []bool
+}
+
+// InferCSVPrefix infers a CSV input's schema from its first maxRows rows.
+//
+// Converting the whole input with that schema and NullOnly succeeds only
+// if InferSchema over the whole input gives the same schema: types only
+// narrow as values are seen (bool, int64, float64, timestamp, string, in
+// that order of preference), the prefix already ruled out every type
+// preferred to its choice, and the conversion parses every later value
+// as that type with the parsers inference uses; a null in a column the
+// prefix saw as not nullable, or a value in a column it saw only nulls in,
+// fails the conversion. So a conversion that succeeds is exactly the
+// two-pass result, and one that fails is redone with the full inference.
+func InferCSVPrefix(ctx context.Context, r io.Reader, file string, maxRows int64) (PrefixSchema, error) {
+	cols, complete, err := inferCSVRows(ctx, r, file, maxRows)
+	if err != nil {
+		return PrefixSchema{}, err
+	}
+	p := PrefixSchema{Schema: schemaOf(cols), Complete: complete, NullOnly: make([]bool, len(cols))}
+	for i := range cols {
+		p.NullOnly[i] = !cols[i].nonNull
+	}
+	return p, nil
+}
+
+// inferCSVRows narrows every column's candidate types over the first
+// maxRows data rows (all of them when maxRows < 0); complete reports
+// whether the input ended within them.
+func inferCSVRows(ctx context.Context, r io.Reader, file string, maxRows int64) (cols []inferredColumn, complete bool, err error) {
+	sc := newCSVScanner(r, file)
+	names, err := sc.readHeader()
+	if err != nil {
+		return nil, false, err
+	}
+	cols = make([]inferredColumn, len(names))
 	for i, n := range names {
 		cols[i] = inferredColumn{name: n, mask: candAll}
 	}
 	var row int64
-	for {
+	for maxRows < 0 || row < maxRows {
 		if row&0xfff == 0 {
 			if err := ctx.Err(); err != nil {
-				return Schema{}, err
+				return nil, false, err
 			}
 		}
 		if err := sc.next(); err != nil {
 			if err == io.EOF {
-				break
+				return cols, true, nil
 			}
-			return Schema{}, err
+			return nil, false, err
 		}
 		if len(sc.fields) != len(cols) {
 			if len(cols) > 1 && sc.isBlank() {
 				continue
 			}
-			return Schema{}, &InputError{File: file, Line: sc.recLine, Row: row + 1,
+			return nil, false, &InputError{File: file, Line: sc.recLine, Row: row + 1,
 				Err: fmt.Errorf("expected %d fields, found %d", len(cols), len(sc.fields))}
 		}
 		row++
@@ -143,16 +196,12 @@ func inferCSV(ctx context.Context, r io.Reader, file string) (Schema, error) {
 				c.mask = textCandidates(f.val, c.mask)
 			}
 			if c.mask == 0 && !utf8.Valid(f.val) {
-				return Schema{}, &InputError{File: file, Line: sc.recLine, Row: row, Column: c.name,
+				return nil, false, &InputError{File: file, Line: sc.recLine, Row: row, Column: c.name,
 					Err: fmt.Errorf("%s is not valid UTF-8", quoteValue(f.val))}
 			}
 		}
 	}
-	s := Schema{Columns: make([]Column, len(cols))}
-	for i := range cols {
-		s.Columns[i] = cols[i].column()
-	}
-	return s, nil
+	return cols, false, nil
 }
 
 // readerAtSize gives random access to r, which parquet needs.
