@@ -63,7 +63,7 @@ func checkSpeculation(t testing.TB, data []byte, rows int64) (speculated bool) {
 
 func TestPrefixInferenceEitherMatchesOrFails(t *testing.T) {
 	cases := []struct {
-		name, csv string
+		name, csv  string
 		speculates bool
 	}{
 		{"uniform", "a,b,c\n1,x,true\n2,y,false\n3,z,true\n4,w,false\n", true},
