@@ -29,12 +29,9 @@ type Pins struct {
 
 type buildOutput struct {
 	workflows.BuildResult
-	Pins       Pins   `json:"pins"`
-	Attached   bool   `json:"attached"`
-	WorkflowID string `json:"workflow_id"`
-	RunID      string `json:"run_id"`
-	URL        string `json:"url"`
-	Out        string `json:"out,omitempty"`
+	runRef
+	Pins Pins   `json:"pins"`
+	Out  string `json:"out,omitempty"`
 }
 
 func buildCommand() *ucli.Command {
@@ -161,17 +158,10 @@ func runBuild(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	out.Attached, out.WorkflowID, out.RunID, out.URL = run.Attached, run.GetID(), run.GetRunID(), runURL(c, run.GetID(), run.GetRunID())
 	out.Set = ts.Name
-	if run.Attached {
-		p.infof("identical build %s already %s; following it\n", out.WorkflowID, strings.ToLower(run.Status.String()))
-	} else {
-		p.infof("building %s: spine %s@%s, %d views\n", ts.Name, spineName, lake.ShortID(spineVersion), len(views))
-	}
+	out.announce(c, p, run, "build", fmt.Sprintf("building %s: spine %s@%s, %d views\n", ts.Name, spineName, lake.ShortID(spineVersion), len(views)))
 	if !c.Bool("wait") && !run.Attached && c.String("out") == "" {
-		return p.result(out, func(w io.Writer) {
-			fprintf(w, "started %s\n  follow it: %s\n  or: granary runs show %s\n", out.WorkflowID, out.URL, out.WorkflowID)
-		})
+		return printStarted(p, out, out.runRef)
 	}
 	if err := waitWithProgress(c.Context, tc, run, c.App.ErrWriter, renderBuildProgress, &out.BuildResult); err != nil {
 		return runFailed("build of "+ts.Name+" failed", out.URL, err)

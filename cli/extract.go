@@ -9,16 +9,14 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/granaryml/granary/activities"
+	"github.com/granaryml/granary/features"
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/workflows"
 )
 
 type extractOutput struct {
 	workflows.ExtractResult
-	Attached   bool   `json:"attached"`
-	WorkflowID string `json:"workflow_id"`
-	RunID      string `json:"run_id"`
-	URL        string `json:"url"`
+	runRef
 }
 
 // defaultShardRows sizes shards when --shards is not given: a shard is
@@ -53,21 +51,11 @@ Examples:
 }
 
 func runExtract(c *ucli.Context) error {
-	if c.NArg() != 1 {
-		return usagef("extract takes one VIEW")
-	}
-	p, l, err := printerAndLake(c)
+	va, err := viewArg(c, "extract")
 	if err != nil {
 		return err
 	}
-	spec, specID, err := currentSpec(c, l)
-	if err != nil {
-		return err
-	}
-	view, src, ent, err := spec.View(c.Args().First())
-	if err != nil {
-		return err
-	}
+	p, l, spec, specID, view, src, ent := va.p, va.l, va.spec, va.specID, va.view, va.src, va.ent
 	srcName, srcRef := src.Dataset, "latest"
 	if s := c.String("source"); s != "" {
 		srcName, srcRef = lake.SplitRef(s)
@@ -103,17 +91,11 @@ func runExtract(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	out := extractOutput{Attached: run.Attached, WorkflowID: run.GetID(), RunID: run.GetRunID(), URL: runURL(c, run.GetID(), run.GetRunID())}
+	var out extractOutput
 	out.View = view.Name
-	if run.Attached {
-		p.infof("identical extraction %s already %s; following it\n", out.WorkflowID, strings.ToLower(run.Status.String()))
-	} else {
-		p.infof("extracting %s from %s@%s (%d rows) into %d shards\n", view.Name, srcName, lake.ShortID(srcVersion), srcManifest.Rows, shards)
-	}
+	out.announce(c, p, run, "extraction", fmt.Sprintf("extracting %s from %s@%s (%d rows) into %d shards\n", view.Name, srcName, lake.ShortID(srcVersion), srcManifest.Rows, shards))
 	if !c.Bool("wait") && !run.Attached {
-		return p.result(out, func(w io.Writer) {
-			fprintf(w, "started %s\n  follow it: %s\n  or: granary runs show %s\n", out.WorkflowID, out.URL, out.WorkflowID)
-		})
+		return printStarted(p, out, out.runRef)
 	}
 	if err := waitWithProgress(c.Context, tc, run, c.App.ErrWriter, renderExtractProgress, &out.ExtractResult); err != nil {
 		return runFailed("extraction of "+view.Name+" failed", out.URL, err)
@@ -154,4 +136,33 @@ func bar(done, total int64) string {
 	}
 	n := int(min(20, done*20/total))
 	return "[" + strings.Repeat("#", n) + strings.Repeat(".", 20-n) + "]"
+}
+
+// viewCommand is what a command on one feature view of the current spec
+// starts from.
+type viewCommand struct {
+	p      printer
+	l      *lake.Lake
+	spec   *features.Spec
+	specID string
+	view   *features.FeatureView
+	src    *features.Source
+	ent    *features.Entity
+}
+
+// viewArg reads the command's one VIEW argument against the current spec.
+func viewArg(c *ucli.Context, command string) (viewCommand, error) {
+	var v viewCommand
+	if c.NArg() != 1 {
+		return v, usagef("%s takes one VIEW", command)
+	}
+	var err error
+	if v.p, v.l, err = printerAndLake(c); err != nil {
+		return v, err
+	}
+	if v.spec, v.specID, err = currentSpec(c, v.l); err != nil {
+		return v, err
+	}
+	v.view, v.src, v.ent, err = v.spec.View(c.Args().First())
+	return v, err
 }

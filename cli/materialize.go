@@ -15,10 +15,7 @@ import (
 
 type materializeOutput struct {
 	workflows.MaterializeResult
-	Attached   bool   `json:"attached"`
-	WorkflowID string `json:"workflow_id"`
-	RunID      string `json:"run_id"`
-	URL        string `json:"url"`
+	runRef
 }
 
 func materializeCommand() *ucli.Command {
@@ -49,21 +46,11 @@ Examples:
 }
 
 func runMaterialize(c *ucli.Context) error {
-	if c.NArg() != 1 {
-		return usagef("materialize takes one VIEW")
-	}
-	p, l, err := printerAndLake(c)
+	va, err := viewArg(c, "materialize")
 	if err != nil {
 		return err
 	}
-	spec, specID, err := currentSpec(c, l)
-	if err != nil {
-		return err
-	}
-	view, src, ent, err := spec.View(c.Args().First())
-	if err != nil {
-		return err
-	}
+	p, l, spec, specID, view, src, ent := va.p, va.l, va.spec, va.specID, va.view, va.src, va.ent
 	if a := c.String("alias"); a != "" {
 		if err := lake.ValidateName("alias", a); err != nil {
 			return usagef("--alias %q: %v", a, err)
@@ -98,17 +85,11 @@ func runMaterialize(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	out := materializeOutput{Attached: run.Attached, WorkflowID: run.GetID(), RunID: run.GetRunID(), URL: runURL(c, run.GetID(), run.GetRunID())}
+	var out materializeOutput
 	out.View, out.ViewVersion = view.Name, viewVersion
-	if run.Attached {
-		p.infof("identical materialization %s already %s; following it\n", out.WorkflowID, strings.ToLower(run.Status.String()))
-	} else {
-		p.infof("materializing %s from %s@%s\n", view.Name, activities.ViewDataset(view.Name), lake.ShortID(viewVersion))
-	}
+	out.announce(c, p, run, "materialization", fmt.Sprintf("materializing %s from %s@%s\n", view.Name, activities.ViewDataset(view.Name), lake.ShortID(viewVersion)))
 	if !c.Bool("wait") && !run.Attached {
-		return p.result(out, func(w io.Writer) {
-			fprintf(w, "started %s\n  follow it: %s\n  or: granary runs show %s\n", out.WorkflowID, out.URL, out.WorkflowID)
-		})
+		return printStarted(p, out, out.runRef)
 	}
 	if err := waitWithProgress(c.Context, tc, run, c.App.ErrWriter, renderMaterializeProgress, &out.MaterializeResult); err != nil {
 		return runFailed("materialization of "+view.Name+" failed", out.URL, err)

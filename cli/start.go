@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	ucli "github.com/urfave/cli/v2"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -125,4 +127,31 @@ func waitWithProgress[P any](ctx context.Context, tc client.Client, run client.W
 			}
 		}
 	}
+}
+
+// runRef is the part of a launching command's output that names the run,
+// so a script can follow it (`granary runs show`, the UI link).
+type runRef struct {
+	Attached   bool   `json:"attached"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	URL        string `json:"url"`
+}
+
+// announce records the run in its output and says on stderr whether the
+// CLI started it (starting) or follows an identical run of what.
+func (r *runRef) announce(c *ucli.Context, p printer, run startedRun, what, starting string) {
+	*r = runRef{Attached: run.Attached, WorkflowID: run.GetID(), RunID: run.GetRunID(), URL: runURL(c, run.GetID(), run.GetRunID())}
+	if run.Attached {
+		p.infof("identical %s %s already %s; following it\n", what, r.WorkflowID, strings.ToLower(run.Status.String()))
+	} else {
+		p.infof("%s", starting)
+	}
+}
+
+// printStarted is the result of a run the CLI does not wait for.
+func printStarted(p printer, out any, r runRef) error {
+	return p.result(out, func(w io.Writer) {
+		fprintf(w, "started %s\n  follow it: %s\n  or: granary runs show %s\n", r.WorkflowID, r.URL, r.WorkflowID)
+	})
 }
