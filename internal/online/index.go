@@ -23,6 +23,8 @@ type Index struct {
 	shards []*Shard
 	rows   int
 	bytes  int64
+	// names holds each feature column's `"name":` as JSON, rendered once.
+	names [][]byte
 }
 
 // NewIndex checks that shards are exactly shards 0..n-1 of one
@@ -53,7 +55,24 @@ func NewIndex(version string, shards []*Shard) (*Index, error) {
 	}
 	h.Shard, h.Rows = 0, ix.rows
 	ix.Header = h
+	for _, c := range h.Columns {
+		ix.names = append(ix.names, append(AppendJSONString(nil, []byte(c.Name)), ':'))
+	}
 	return ix, nil
+}
+
+// AppendFeaturesJSON appends the entity at row of sh as a JSON object of
+// every feature column, in header order.
+func (ix *Index) AppendFeaturesJSON(dst []byte, sh *Shard, row int) []byte {
+	dst = append(dst, '{')
+	for c, name := range ix.names {
+		if c > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, name...)
+		dst = sh.AppendJSON(dst, c, row)
+	}
+	return append(dst, '}')
 }
 
 // Rows is the number of entities.

@@ -9,8 +9,10 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,28 +87,33 @@ func writeJSON(w http.ResponseWriter, version string, body []byte) {
 // getFeatures answers GET /v1/features/{view}?<key>=<value>...[&version=REF].
 func (s *Server) getFeatures(w http.ResponseWriter, r *http.Request) error {
 	view := r.PathValue("view")
-	q := r.URL.Query()
-	if v := q["version"]; len(v) > 1 {
-		return fmt.Errorf("%w: version given %d times", errBadRequest, len(v))
+	var pb [4]queryParam
+	q, err := parseQuery(pb[:0], r.URL.RawQuery)
+	if err != nil {
+		return err
 	}
-	ix, err := s.resolveIndex(r.Context(), s.cat.Load(), view, q.Get("version"))
+	version, n := q.get("version")
+	if n > 1 {
+		return fmt.Errorf("%w: version given %d times", errBadRequest, n)
+	}
+	ix, err := s.resolveIndex(r.Context(), s.cat.Load(), view, version)
 	if err != nil {
 		return err
 	}
 	keys := ix.Header.Keys
-	for name := range q {
-		if name != "version" && !isKey(keys, name) {
-			return fmt.Errorf("%w: unknown query parameter %q (view %s is keyed by %s; also: version)", errBadRequest, name, view, keyNames(keys))
+	for _, p := range q {
+		if p.name != "version" && !isKey(keys, p.name) {
+			return fmt.Errorf("%w: unknown query parameter %q (view %s is keyed by %s; also: version)", errBadRequest, p.name, view, keyNames(keys))
 		}
 	}
 	var kb [64]byte
 	key := kb[:0]
 	for _, c := range keys {
-		v := q[c.Name]
-		if len(v) != 1 {
+		v, n := q.get(c.Name)
+		if n != 1 {
 			return fmt.Errorf("%w: give the key %s exactly once (view %s is keyed by %s)", errBadRequest, c.Name, view, keyNames(keys))
 		}
-		if key, err = online.AppendKeyText(key, c, v[0]); err != nil {
+		if key, err = online.AppendKeyText(key, c, v); err != nil {
 			return fmt.Errorf("%w: %v", errBadRequest, err)
 		}
 	}
@@ -212,6 +219,17 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request) error {
 // jsonScalarText turns a JSON key value into the text AppendKeyText
 // reads: strings unquoted, numbers and booleans as written.
 func jsonScalarText(raw json.RawMessage) (string, error) {
+	// raw comes from a document json.Unmarshal accepted, so it is one
+	// valid JSON value without surrounding space: a number is its own
+	// text, and a string without escapes is what is between its quotes.
+	if n := len(raw); n > 0 {
+		switch c := raw[0]; {
+		case c == '-' || (c >= '0' && c <= '9'):
+			return string(raw), nil
+		case c == '"' && n >= 2 && bytes.IndexByte(raw[1:n-1], '\\') < 0:
+			return string(raw[1 : n-1]), nil
+		}
+	}
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -244,16 +262,7 @@ func appendPreamble(dst []byte, ix *online.Index) []byte {
 }
 
 func appendFeatures(dst []byte, ix *online.Index, sh *online.Shard, row int) []byte {
-	dst = append(dst, '{')
-	for c, col := range ix.Header.Columns {
-		if c > 0 {
-			dst = append(dst, ',')
-		}
-		dst = online.AppendJSONString(dst, []byte(col.Name))
-		dst = append(dst, ':')
-		dst = sh.AppendJSON(dst, c, row)
-	}
-	return append(dst, '}')
+	return ix.AppendFeaturesJSON(dst, sh, row)
 }
 
 // appendEntity writes a key encoding back as a JSON object, each value in
@@ -383,4 +392,52 @@ func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	s.writeMetrics(w)
 	return nil
+}
+
+// queryParam is one name=value of a URL query.
+type queryParam struct{ name, value string }
+
+type queryParams []queryParam
+
+// get returns the first value of name and how many times it was given.
+func (q queryParams) get(name string) (string, int) {
+	var v string
+	n := 0
+	for _, p := range q {
+		if p.name == name {
+			if n == 0 {
+				v = p.value
+			}
+			n++
+		}
+	}
+	return v, n
+}
+
+// parseQuery splits a raw query into its parameters in order, unescaping
+// only those that need it: a lookup's query is a key or two, and
+// url.ParseQuery's map costs more than the lookup.
+func parseQuery(dst []queryParam, raw string) (queryParams, error) {
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		if part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		if strings.ContainsAny(part, "%+;") {
+			if strings.Contains(part, ";") {
+				return nil, fmt.Errorf("%w: invalid semicolon separator in query", errBadRequest)
+			}
+			var err error
+			if name, err = url.QueryUnescape(name); err != nil {
+				return nil, fmt.Errorf("%w: query parameter %q: %v", errBadRequest, part, err)
+			}
+			if value, err = url.QueryUnescape(value); err != nil {
+				return nil, fmt.Errorf("%w: query parameter %q: %v", errBadRequest, part, err)
+			}
+		}
+		dst = append(dst, queryParam{name, value})
+	}
+	return dst, nil
 }

@@ -207,3 +207,23 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 		}
 	}
 }
+
+// Query values are URL-unescaped; a malformed escape is a 400.
+func TestQueryEscapes(t *testing.T) {
+	f := newFixture(t)
+	if _, err := servingtest.Commit(t.Context(), f.lake, usersIndex(50, 1), "latest"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.srv.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	code, _, body := f.do(t, "GET", "/v1/features/user_orders?user%5Fid=%34%32&version=lat%65st", "", token)
+	if code != 200 || !strings.Contains(string(body), `"entity":{"user_id":42}`) {
+		t.Fatalf("escaped query: %d %s", code, body)
+	}
+	for _, q := range []string{"user_id=%zz", "user_id=1;version=latest", "user_id=1&user_id=2", "user_id"} {
+		if code, _, body := f.do(t, "GET", "/v1/features/user_orders?"+q, "", token); code != 400 {
+			t.Errorf("?%s: %d %s, want 400", q, code, body)
+		}
+	}
+}
