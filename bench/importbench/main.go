@@ -1,13 +1,21 @@
 // Command importbench measures granary's import engine on one CSV file,
-// running what the CommitDataset activities run, in the same order:
+// running what the CommitDataset activities run for a one-file import, in
+// the same order (-pass one, the default):
 //
-//  1. infer: tabular.InferSchema over the whole input (activity InferSchema;
-//     the input is handed over as a plain stream, as the activity's
-//     heartbeatReader does);
-//  2. convert: tabular.Convert with that schema into a local temp parquet
-//     file, then fsync (activity ConvertSource, before it uploads the blob);
-//  3. stats: tabular.NewStatsAccumulator + AddParquet over the written
-//     parquet (activity ComputeStats).
+//  1. infer: tabular.InferCSVPrefix over the first 100,000 rows (activity
+//     ConvertSource, which infers while converting);
+//  2. convert: tabular.Convert with that schema and its NullOnly columns
+//     into a local temp parquet file, then fsync (ConvertSource, before it
+//     uploads the blob); statistics come from the conversion. Should a
+//     later value not fit, the full inference and a second conversion run
+//     and are timed too ("infer_full", "convert_again").
+//
+// With -pass two it runs the earlier flow instead: InferSchema over the
+// whole input, the conversion, then "stats": NewStatsAccumulator +
+// AddParquet over the written parquet (activity ComputeStats, which
+// imports of several files still run). In both modes the stats pass also
+// runs as a check that it equals the conversion's statistics; in one-pass
+// mode it is not counted in the total.
 //
 // By default the input and output are local files, so the figures are the
 // engine's alone. With -lake DIR it also does the lake I/O the product path
@@ -27,6 +35,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -73,6 +82,8 @@ type report struct {
 	// StatsMatch: ComputeStats over the parquet gave exactly the stats
 	// Convert computed while converting.
 	StatsMatch bool `json:"stats_match"`
+	// Pass is "one" (infer from the first rows while converting) or "two".
+	Pass string `json:"pass"`
 }
 
 type readAtCount struct {
@@ -85,6 +96,7 @@ var profDir string
 func main() {
 	in := flag.String("in", "", "CSV input file")
 	out := flag.String("out", "", "parquet output file (default: a temp file, removed at exit)")
+	pass := flag.String("pass", "one", "`one`: infer from the first rows while converting (the product's one-file import); two: infer over the whole input, convert, stats pass")
 	lakeDir := flag.String("lake", "", "also do the product path's lake I/O, on a fresh file:// lake created under `DIR`")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of all phases to `FILE`")
 	phaseProfiles := flag.String("phaseprofiles", "", "write one CPU profile per phase (infer.prof, convert.prof, stats.prof, ...) into `DIR`")
@@ -99,6 +111,7 @@ func main() {
 		os.Exit(2)
 	}
 	profDir = *phaseProfiles
+	onePass = *pass != "two"
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		check(err)
@@ -179,6 +192,9 @@ func (t *timer) phase(name string, f func() error) error {
 	return err
 }
 
+// onePass selects the flow (see the package comment).
+var onePass = true
+
 func run(ctx context.Context, in, out, lakeDir string) (*report, error) {
 	st, err := os.Stat(in)
 	if err != nil {
@@ -243,18 +259,40 @@ func run(ctx context.Context, in, out, lakeDir string) (*report, error) {
 
 	// 1. infer
 	var schema tabular.Schema
-	if err := t.phase("infer", func() error {
-		src, err := openSource()
-		if err != nil {
+	var nullOnly []bool
+	inferFull := func(phaseName string) error {
+		return t.phase(phaseName, func() error {
+			src, err := openSource()
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			schema, err = tabular.InferSchema(ctx, stream{src}, tabular.ReadOptions{File: name, Format: format})
 			return err
+		})
+	}
+	if onePass && format == tabular.CSV {
+		if err := t.phase("infer", func() error {
+			src, err := openSource()
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			p, err := tabular.InferCSVPrefix(ctx, stream{src}, name, 100_000)
+			if err != nil {
+				return err
+			}
+			schema = p.Schema
+			if !p.Complete {
+				nullOnly = p.NullOnly
+			}
+			return nil
+		}); err != nil {
+			return nil, err
 		}
-		defer src.Close()
-		schema, err = tabular.InferSchema(ctx, stream{src}, tabular.ReadOptions{File: name, Format: format})
-		return err
-	}); err != nil {
+	} else if err := inferFull("infer"); err != nil {
 		return nil, err
 	}
-	rep.Columns = schema.Columns
 
 	// 2. convert, into a temp file (or -out), fsynced as ConvertSource does.
 	var pq *os.File
@@ -269,26 +307,46 @@ func run(ctx context.Context, in, out, lakeDir string) (*report, error) {
 	}
 	defer pq.Close()
 	var res tabular.Result
-	if err := t.phase("convert", func() error {
-		src, err := openSource()
-		if err != nil {
+	convert := func(phaseName string) error {
+		return t.phase(phaseName, func() error {
+			src, err := openSource()
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			if _, err := pq.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			if err := pq.Truncate(0); err != nil {
+				return err
+			}
+			res, err = tabular.Convert(ctx, stream{src}, pq, tabular.ConvertOptions{
+				File: name, Format: format, Schema: schema, NullOnly: nullOnly,
+				Progress: func(int64) {},
+			})
+			if err != nil {
+				return err
+			}
+			ts := time.Now()
+			err = pq.Sync()
+			rep.SyncSeconds = time.Since(ts).Seconds()
 			return err
-		}
-		defer src.Close()
-		res, err = tabular.Convert(ctx, stream{src}, pq, tabular.ConvertOptions{
-			File: name, Format: format, Schema: schema,
-			Progress: func(int64) {},
 		})
-		if err != nil {
-			return err
-		}
-		ts := time.Now()
-		err = pq.Sync()
-		rep.SyncSeconds = time.Since(ts).Seconds()
-		return err
-	}); err != nil {
-		return nil, err
 	}
+	if err := convert("convert"); err != nil {
+		if nullOnly == nil || !(errors.Is(err, tabular.ErrSpeculation) || errors.Is(err, tabular.ErrBadInput)) {
+			return nil, err
+		}
+		// The first rows' schema did not hold: what ConvertSource does next.
+		nullOnly = nil
+		if err := inferFull("infer_full"); err != nil {
+			return nil, err
+		}
+		if err := convert("convert_again"); err != nil {
+			return nil, err
+		}
+	}
+	rep.Columns = schema.Columns
 	rep.Rows, rep.ParquetBytes, rep.RowGroups = res.Rows, res.Bytes, res.RowGroups
 
 	// The parquet blob's upload (ConvertSource's PutBlobFile).
@@ -347,8 +405,12 @@ func run(ctx context.Context, in, out, lakeDir string) (*report, error) {
 			in = pqmb
 		}
 		rep.Phases[name] = phase{s, rows / s, in / s}
+		if onePass && name == "stats" {
+			continue // a check here: the one-file import takes the conversion's stats
+		}
 		rep.Seconds += s
 	}
+	rep.Pass = map[bool]string{true: "one", false: "two"}[onePass]
 	rep.RowsPerS = rows / rep.Seconds
 	rep.MBPerS = mb / rep.Seconds
 	return rep, nil
