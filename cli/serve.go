@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -52,6 +53,13 @@ Examples:
 			&ucli.IntFlag{Name: "max-batch", Value: 1000, Usage: "at most `N` entities per batch request"},
 		},
 		Action: func(c *ucli.Context) error {
+			if os.Getenv("GOGC") == "" {
+				// Loaded indexes are most of the heap and hold no pointers,
+				// so collecting often is cheap, while the default (collect
+				// when the heap doubles) would let the process grow to twice
+				// the indexes' size.
+				debug.SetGCPercent(serving.GCPercent)
+			}
 			tokens, err := serveTokens(os.Getenv("GRANARY_SERVE_TOKENS"), c.String("tokens-file"))
 			if err != nil {
 				return err

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -60,6 +61,9 @@ func runServer(args []string) error {
 	fs.Parse(args)
 	if *dir == "" || *token == "" {
 		return fmt.Errorf("need -dir and -token")
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serving.GCPercent) // as granary serve does
 	}
 	rssBefore := procStatusKiB("self", "VmRSS")
 	m, err := readMeta(*dir)

@@ -3,9 +3,13 @@ package lake
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"hash"
 	"io"
 	"os"
+
+	"github.com/granaryml/granary/internal/objstore"
 )
 
 // Spool is a local temp file that hashes what is written to it. Outputs
@@ -37,9 +41,28 @@ func (s *Spool) Write(p []byte) (int, error) {
 }
 
 // Commit stores the spooled bytes as a blob and returns its digest and
-// size. PutBlob still verifies the bytes against the digest as it uploads.
+// size. A store that can adopt the file (a local lake on the same file
+// system) links it in place; otherwise PutBlob uploads it, verifying the
+// bytes against the digest as it goes. The spool must not be written
+// after Commit.
 func (s *Spool) Commit(ctx context.Context, l *Lake) (Digest, int64, error) {
 	d := digestOf(s.h)
+	if ad, ok := l.store.(objstore.FileAdopter); ok {
+		key := BlobKey(d)
+		if info, err := l.store.Stat(ctx, key); err == nil {
+			if info.Size != s.n {
+				return "", 0, fmt.Errorf("%w: blob %s exists with %d bytes, not %d", ErrCorrupt, d, info.Size, s.n)
+			}
+			return d, s.n, nil
+		}
+		_, err := ad.AdoptFileIfAbsent(ctx, key, s.f.Name())
+		switch {
+		case err == nil, errors.Is(err, objstore.ErrAlreadyExists):
+			return d, s.n, nil
+		case !errors.Is(err, objstore.ErrCannotAdopt):
+			return "", 0, err
+		}
+	}
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return "", 0, err
 	}

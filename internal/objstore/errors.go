@@ -12,4 +12,6 @@ var (
 	ErrInvalidURL         = errors.New("invalid store URL")
 	ErrSizeMismatch       = errors.New("object size does not match the declared size")
 	ErrInvalidRange       = errors.New("invalid byte range")
+	// ErrCannotAdopt: see FileAdopter.
+	ErrCannotAdopt = errors.New("store cannot adopt this file; upload a copy")
 )

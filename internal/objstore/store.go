@@ -72,3 +72,15 @@ type Store interface {
 
 // DefaultListLimit is the page size used when ListOptions.Limit is unset.
 const DefaultListLimit = 1000
+
+// FileAdopter is implemented by stores that can make a finished local file
+// an object without copying its bytes (the file backend: a hard link on the
+// same file system). Activities spool every output to a local file first,
+// so on a local lake this saves writing each output twice.
+type FileAdopter interface {
+	// AdoptFileIfAbsent makes the file at path the object key, unless key
+	// exists (ErrAlreadyExists). The file must not change afterwards; its
+	// name may be removed. ErrCannotAdopt means the store cannot take this
+	// file (another file system) and the caller should upload a copy.
+	AdoptFileIfAbsent(ctx context.Context, key, path string) (ObjectInfo, error)
+}

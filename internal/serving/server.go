@@ -24,6 +24,12 @@ import (
 	"github.com/granaryml/granary/internal/online"
 )
 
+// GCPercent is the GOGC a serving process should run with (granary serve
+// sets it unless GOGC is in the environment): loaded indexes are most of
+// the heap and hold no pointers, so frequent collections are cheap, and
+// the heap grows at most 25% over the indexes instead of doubling.
+const GCPercent = 25
+
 // Options configure a Server.
 type Options struct {
 	Lake *lake.Lake
