@@ -78,6 +78,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 func writeJSON(w http.ResponseWriter, version string, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	// A known length spares net/http chunked encoding for bodies over
+	// its 2 KiB buffer (every batch answer).
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if version != "" {
 		h.Set(VersionHeader, version)
 	}
