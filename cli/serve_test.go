@@ -1,13 +1,14 @@
 package cli_test
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +18,10 @@ import (
 
 	"github.com/granaryml/granary/cli"
 	"github.com/granaryml/granary/internal/devstack"
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/objstore/filestore"
+	"github.com/granaryml/granary/internal/serving/servingtest"
+	"github.com/granaryml/granary/internal/tabular"
 )
 
 // TestMaterializeAndServeEndToEnd runs the serving story on a real
@@ -75,16 +80,18 @@ func TestMaterializeAndServeEndToEnd(t *testing.T) {
 	t.Setenv("GRANARY_SERVE_TOKENS", "tok-a, tok-b")
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
-	var serveErr bytes.Buffer
+	serveErr := &syncWriter{b: &strings.Builder{}}
 	go func() {
-		done <- cli.Run(ctx, []string{"granary", "--lake", st.lake, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--poll", "200ms"}, cli.Options{Stdout: io.Discard, Stderr: &syncWriter{b: &strings.Builder{}}})
+		done <- cli.Run(ctx, []string{"granary", "--lake", st.lake, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--poll", "200ms"}, cli.Options{Stdout: io.Discard, Stderr: serveErr})
 	}()
 	defer func() {
 		cancel()
 		select {
 		case code := <-done:
 			if code != 0 {
-				t.Errorf("serve exited %d: %s", code, serveErr.String())
+				serveErr.mu.Lock()
+				t.Errorf("serve exited %d: %s", code, serveErr.b.String())
+				serveErr.mu.Unlock()
 			}
 		case <-time.After(15 * time.Second):
 			t.Error("serve did not stop within 15s")
@@ -195,4 +202,76 @@ func get(t *testing.T, url, token string) (int, []byte) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
+}
+
+// TestServeShutdownFinishesRequestsInFlight: on Ctrl-C, granary serve stops
+// accepting, but a batch whose body is still arriving is answered in full
+// before the process exits.
+func TestServeShutdownFinishesRequestsInFlight(t *testing.T) {
+	dir := t.TempDir()
+	store, err := filestore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := tabular.Schema{Columns: []tabular.Column{{Name: "user_id", Type: tabular.Int64}, {Name: "score", Type: tabular.Float64}}}
+	tbl := tabular.NewTable(schema)
+	src := &tabular.Batch{Len: 1, Vectors: []tabular.Vector{{Type: tabular.Int64, Ints: []int64{0}}, {Type: tabular.Float64, Floats: []float64{0}}}}
+	for i := 1; i <= 10; i++ {
+		src.Vectors[0].Ints[0], src.Vectors[1].Floats[0] = int64(i), float64(i)/2
+		tbl.AppendRow(src, 0, []int{0, 1})
+	}
+	if _, err := servingtest.Commit(t.Context(), lake.New(store), servingtest.Index{View: "v", Keys: schema.Columns[:1], Columns: schema.Columns[1:], Batch: tbl.Batch()}, "latest"); err != nil {
+		t.Fatal(err)
+	}
+	port, err := devstack.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	t.Setenv("GRANARY_SERVE_TOKENS", "tok")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Run(ctx, []string{"granary", "--lake", "file://" + dir, "serve", "--addr", addr}, cli.Options{Stdout: io.Discard, Stderr: io.Discard})
+	}()
+	waitHTTP(t, "http://"+addr+"/readyz", "", http.StatusOK)
+
+	body := `{"view":"v","entities":[{"user_id":3},{"user_id":4}]}`
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/features:batch HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer tok\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body[:10])
+	time.Sleep(200 * time.Millisecond) // the server is now reading this request's body
+	cancel()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case code := <-done:
+		t.Fatalf("serve exited (%d) with a request in flight", code)
+	default:
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("serve still accepts connections after Ctrl-C")
+	}
+	fmt.Fprint(conn, body[10:])
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request got no answer: %v", err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(answer), `"score":1.5`) || !strings.Contains(string(answer), `"score":2`) {
+		t.Fatalf("in-flight request: %d %s", resp.StatusCode, answer)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not exit after its last request")
+	}
 }
