@@ -1,11 +1,15 @@
 package workflows_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/mock"
 
 	"github.com/granaryml/granary/activities"
 	"github.com/granaryml/granary/internal/lake"
@@ -151,5 +155,54 @@ func TestMaterializeUnknownViewFailsNonRetryably(t *testing.T) {
 	}
 	if ids, _ := lake.New(store).ListVersions(t.Context(), lake.KindIndex, "nope"); len(ids) != 0 {
 		t.Fatalf("a failed materialization committed %v", ids)
+	}
+}
+
+// A shard activity that dies after writing its index file (as a worker
+// killed between the upload and the report would) is retried; the retry
+// finds its file in place and the workflow commits the same version an
+// uninterrupted run commits, once, with no second manifest.
+func TestMaterializeRetryAfterAShardDiedCommitsTheSameVersion(t *testing.T) {
+	store, build, _, _ := buildFixture(t, 23, 3)
+	in := workflows.MaterializeInput{Project: "shop", SpecVersion: build.SpecVersion, View: "uo", ViewVersion: build.ViewVersions["uo"], Definition: "test"}
+
+	// The uninterrupted version, on a copy of the inputs in another lake.
+	clean, cleanBuild, _, _ := buildFixture(t, 23, 3)
+	cin := in
+	cin.SpecVersion, cin.ViewVersion = cleanBuild.SpecVersion, cleanBuild.ViewVersions["uo"]
+	cenv, _ := newEnvOn(t, clean)
+	cenv.ExecuteWorkflow(workflows.Materialize, cin)
+	var want workflows.MaterializeResult
+	if err := cenv.GetWorkflowResult(&want); err != nil {
+		t.Fatal(err)
+	}
+
+	env, _ := newEnvOn(t, store)
+	real := activities.New(store, "test")
+	var a *activities.Activities
+	died := map[int]bool{}
+	env.OnActivity(a.MaterializeShard, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.MaterializeShardInput) (activities.MaterializeShardResult, error) {
+			res, err := real.MaterializeShard(ctx, in)
+			if err == nil && !died[in.Shard] {
+				died[in.Shard] = true
+				return activities.MaterializeShardResult{}, errors.New("worker lost after the upload")
+			}
+			return res, err
+		})
+	env.ExecuteWorkflow(workflows.Materialize, in)
+	var got workflows.MaterializeResult
+	if err := env.GetWorkflowResult(&got); err != nil {
+		t.Fatalf("shard failures must be retried: %v", err)
+	}
+	if len(died) != 3 {
+		t.Fatalf("%d shards died once, want all 3", len(died))
+	}
+	if got.Version != want.Version || got.Entities != want.Entities || !got.Created {
+		t.Fatalf("after retries: %+v; uninterrupted: %+v", got, want)
+	}
+	ids, err := lake.New(store).ListVersions(t.Context(), lake.KindIndex, "uo")
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("index versions %v (%v), want exactly one", ids, err)
 	}
 }
