@@ -129,7 +129,7 @@ func TestBuildSurvivesWorkerKills(t *testing.T) {
 	if rep.After == 0 || len(rep.Versions) != 1 || rep.Versions[0] != ref.Build.Version {
 		t.Errorf("reader should have seen exactly the reference version, saw %v (%d complete observations)", rep.Versions, rep.After)
 	}
-	checkSingleCommit(t, st.lake, w.Dataset(), res.Version, out.WorkflowID)
+	checkSingleCommit(t, st.lake, w.LakeKind(), w.Dataset(), res.Version, out.WorkflowID)
 	if ids, err := st.lake.ListVersions(t.Context(), lake.KindDataset, crashtest.ViewDataset); err != nil || len(ids) != 1 || ids[0] != prep.View {
 		t.Errorf("the build must leave the view it read alone: versions %v, %v", ids, err)
 	}

@@ -117,7 +117,7 @@ func TestExtractSurvivesWorkerKills(t *testing.T) {
 	if rep.After == 0 || len(rep.Versions) != 1 || rep.Versions[0] != ref.Extract.Version {
 		t.Errorf("reader should have seen exactly the reference version, saw %v (%d complete observations)", rep.Versions, rep.After)
 	}
-	checkSingleCommit(t, st.lake, w.Dataset(), res.Version, out.WorkflowID)
+	checkSingleCommit(t, st.lake, w.LakeKind(), w.Dataset(), res.Version, out.WorkflowID)
 	blobs := compareBlobs(t, st.store, ref.Store)
 
 	// Launching the same extraction again attaches to the finished run.

@@ -149,7 +149,9 @@ type featureReference struct {
 	Prepared crashtest.Prepared
 	Extract  workflows.ExtractResult // the view: Extract's result under test, Build's input
 	Build    workflows.BuildResult
-	Store    objstore.Store
+	// Materialize: the serving index of the extracted view.
+	Materialize workflows.MaterializeResult
+	Store       objstore.Store
 	Took     time.Duration
 }
 
@@ -234,6 +236,15 @@ func runFeatureReference(ctx context.Context, dir string, w crashtest.Workload) 
 	}, &ref.Extract); err != nil {
 		return ref, err
 	}
+	if w.Kind == crashtest.Materialize {
+		ref.Prepared.View = ref.Extract.Version
+		// As `granary materialize VIEW` asks for it.
+		err = run(workflows.Materialize, workflows.MaterializeInput{
+			Project: spec.Project, SpecVersion: applied.Version, View: view.Name, ViewVersion: ref.Extract.Version,
+			Definition: workflows.ViewDefinition(view, ent, src),
+		}, &ref.Materialize)
+		return ref, err
+	}
 	if w.Kind != crashtest.Build {
 		return ref, nil
 	}
@@ -284,25 +295,26 @@ func compareBlobs(t *testing.T, got, want objstore.Store) int {
 	return len(g)
 }
 
-// checkSingleCommit checks that dataset has exactly one version, version,
-// with latest moved once, by workflowID, and one provenance record.
-func checkSingleCommit(t *testing.T, l *lake.Lake, dataset, version, workflowID string) {
+// checkSingleCommit checks that dataset (of kind) has exactly one version,
+// version, with latest moved once, by workflowID, and one provenance
+// record.
+func checkSingleCommit(t *testing.T, l *lake.Lake, kind lake.Kind, dataset, version, workflowID string) {
 	t.Helper()
 	ctx := t.Context()
-	if id, err := l.Resolve(ctx, lake.KindDataset, dataset, "latest"); err != nil || id != version {
+	if id, err := l.Resolve(ctx, kind, dataset, "latest"); err != nil || id != version {
 		t.Errorf("%s@latest -> %s, %v; want %s", dataset, id, err, version)
 	}
-	if ids, err := l.ListVersions(ctx, lake.KindDataset, dataset); err != nil || len(ids) != 1 {
+	if ids, err := l.ListVersions(ctx, kind, dataset); err != nil || len(ids) != 1 {
 		t.Errorf("%s: want exactly one version, got %v, %v", dataset, ids, err)
 	}
-	moves, err := l.Log(ctx, lake.KindDataset, dataset)
+	moves, err := l.Log(ctx, kind, dataset)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(moves) != 1 || moves[0].Ref != "latest" || moves[0].Seq != 1 || moves[0].From != "" || moves[0].To != version || moves[0].Workflow != workflowID {
 		t.Errorf("%s: want one move of latest (seq 1, nothing -> %s by %s), got %+v", dataset, lake.ShortID(version), workflowID, moves)
 	}
-	provs, err := l.Provenances(ctx, lake.KindDataset, dataset, version)
+	provs, err := l.Provenances(ctx, kind, dataset, version)
 	if err != nil || len(provs) != 1 || provs[0].WorkflowID != workflowID {
 		t.Errorf("%s: want one provenance record, by %s: %+v, %v", dataset, workflowID, provs, err)
 	}

@@ -69,12 +69,8 @@ func runMaterialize(c *ucli.Context) error {
 	}
 	in := workflows.MaterializeInput{
 		Project: spec.Project, SpecVersion: specID, View: view.Name, ViewVersion: viewVersion,
-		Definition: workflows.ViewDefinitionDigest(struct {
-			View      any
-			Keys      []string
-			Timestamp string
-		}{view, ent.JoinKeys, src.Timestamp}),
-		Alias: c.String("alias"), User: currentUser(), Host: hostname(),
+		Definition: workflows.ViewDefinition(view, ent, src),
+		Alias:      c.String("alias"), User: currentUser(), Host: hostname(),
 	}
 	tc, err := dialTemporal(c.Context, c)
 	if err != nil {

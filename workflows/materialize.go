@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/granaryml/granary/activities"
+	"github.com/granaryml/granary/features"
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/tabular"
 )
@@ -70,10 +71,15 @@ func MaterializeID(in MaterializeInput) string {
 	return id
 }
 
-// ViewDefinitionDigest digests what of a spec determines a view's served
-// values; callers put it in MaterializeInput.Definition.
-func ViewDefinitionDigest(def any) string {
-	b, _ := json.Marshal(def)
+// ViewDefinition digests what of a spec determines a view's served
+// values (its features and ttl, the entity's keys, the source's time
+// column); callers put it in MaterializeInput.Definition.
+func ViewDefinition(view *features.FeatureView, ent *features.Entity, src *features.Source) string {
+	b, _ := json.Marshal(struct {
+		View      any
+		Keys      []string
+		Timestamp string
+	}{view, ent.JoinKeys, src.Timestamp})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])[:12]
 }

@@ -17,6 +17,7 @@ import (
 // than the complete one, a ref that disappears or moves once seen.
 type Reader struct {
 	Lake     *lake.Lake
+	Kind     lake.Kind // default lake.KindDataset
 	Name     string
 	Ref      string // default "latest"
 	WantRows int64
@@ -66,7 +67,11 @@ func (r *Reader) Run(ctx context.Context) ReaderReport {
 }
 
 func (r *Reader) observe(ctx context.Context, ref string, rep *ReaderReport, verified map[string]bool, violate func(string, ...any)) {
-	id, err := r.Lake.Resolve(ctx, lake.KindDataset, r.Name, ref)
+	kind := r.Kind
+	if kind == "" {
+		kind = lake.KindDataset
+	}
+	id, err := r.Lake.Resolve(ctx, kind, r.Name, ref)
 	if ctx.Err() != nil {
 		return // the run ended mid-observation; nothing was seen
 	}
@@ -87,7 +92,7 @@ func (r *Reader) observe(ctx context.Context, ref string, rep *ReaderReport, ver
 		}
 		rep.Versions = append(rep.Versions, id)
 	}
-	m, err := r.Lake.GetManifest(ctx, lake.KindDataset, r.Name, id)
+	m, err := r.Lake.GetManifest(ctx, kind, r.Name, id)
 	if err != nil {
 		if ctx.Err() == nil {
 			violate("%s@%s -> %s: manifest: %v", r.Name, ref, lake.ShortID(id), err)

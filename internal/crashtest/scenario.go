@@ -23,7 +23,10 @@ type Scenario struct {
 	// the workflow's inputs, say) to start with instead of a new one.
 	Worker *Worker
 	// Lake is the reader's own handle on the lake the workers write to.
-	Lake    *lake.Lake
+	Lake *lake.Lake
+	// Kind and Dataset name what the workflow commits (Kind default
+	// lake.KindDataset); Rows is its complete row count.
+	Kind    lake.Kind
 	Dataset string
 	Rows    int64
 	// Start launches the workflow (e.g. `granary dataset import` without
@@ -63,12 +66,14 @@ type Outcome struct {
 }
 
 // result mirrors the fields of the results of CommitDataset,
-// ExtractFeatures and BuildTrainingData this package needs (it must not
-// import workflows): all three name them alike.
+// ExtractFeatures, BuildTrainingData and Materialize this package needs (it
+// must not import workflows): they name them alike, except that
+// Materialize counts entities.
 type result struct {
-	Version string `json:"version"`
-	Rows    int64  `json:"rows"`
-	Created bool   `json:"created"`
+	Version  string `json:"version"`
+	Rows     int64  `json:"rows"`
+	Entities int64  `json:"entities"`
+	Created  bool   `json:"created"`
 }
 
 // Run executes the scenario. The worker it leaves running is stopped by
@@ -86,7 +91,7 @@ func (s Scenario) Run(ctx context.Context) (out Outcome, err error) {
 			return out, err
 		}
 	}
-	reader := &Reader{Lake: s.Lake, Name: s.Dataset, WantRows: s.Rows}
+	reader := &Reader{Lake: s.Lake, Kind: s.Kind, Name: s.Dataset, WantRows: s.Rows}
 	stopReader := reader.Background(ctx)
 	defer func() { out.Reader = stopReader() }() // idempotent: the first report stays
 
@@ -118,7 +123,7 @@ func (s Scenario) Run(ctx context.Context) (out Outcome, err error) {
 	if err := json.Unmarshal(out.Result, &res); err != nil {
 		return out, fmt.Errorf("workflow %s result: %w", out.WorkflowID, err)
 	}
-	out.Version, out.Rows, out.Created = res.Version, res.Rows, res.Created
+	out.Version, out.Rows, out.Created = res.Version, max(res.Rows, res.Entities), res.Created
 	if d, err := s.Client.DescribeWorkflowExecution(ctx, out.WorkflowID, ""); err == nil {
 		info := d.GetWorkflowExecutionInfo()
 		out.Workflow = info.GetCloseTime().AsTime().Sub(info.GetStartTime().AsTime())

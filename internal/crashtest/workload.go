@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/granaryml/granary/internal/lake"
 )
 
 // Kind names one of granary's long workflows the harness can crash.
@@ -15,6 +17,8 @@ const (
 	Import  Kind = "import"  // CommitDataset: `granary dataset import`
 	Extract Kind = "extract" // ExtractFeatures: `granary extract VIEW`
 	Build   Kind = "build"   // BuildTrainingData: `granary build SET`
+	// Materialize: `granary materialize VIEW`.
+	Materialize Kind = "materialize"
 )
 
 // Steps are the activity types a workflow of kind k runs, in order (see
@@ -28,6 +32,8 @@ func (k Kind) Steps() []string {
 		return []string{"PlanExtract", "PartitionSourceFile", "SortShard", "ComputeStats", "CommitVersion", "MoveRefs"}
 	case Build:
 		return []string{"PlanBuild", "PartitionSpine", "JoinShard", "Assemble", "ComputeStats", "CommitVersion", "MoveRefs"}
+	case Materialize:
+		return []string{"PlanMaterialize", "MaterializeShard", "CommitVersion", "MoveRefs", "NotifyServing"}
 	}
 	return nil
 }
@@ -50,6 +56,8 @@ func (k Kind) Phases() []Target {
 		return []Target{{Step: "PartitionSourceFile"}, {Step: "SortShard"}, {Step: "ComputeStats"}, commit}
 	case Build:
 		return []Target{{Step: "PartitionSpine"}, {Step: "JoinShard"}, {Step: "Assemble"}, {Step: "ComputeStats"}, commit}
+	case Materialize:
+		return []Target{{Step: "MaterializeShard"}, commit}
 	}
 	return nil
 }
@@ -217,7 +225,7 @@ func (w Workload) Prepare(ctx context.Context) (Prepared, error) {
 		return p, err
 	}
 	p.Spec = v.Version
-	if w.Kind == Build {
+	if w.Kind == Build || w.Kind == Materialize {
 		if err := w.runJSON(ctx, &v, w.extractArgs("--wait")...); err != nil {
 			return p, err
 		}
@@ -240,6 +248,8 @@ func (w Workload) Launch(ctx context.Context, wait bool) (workflowID, version st
 		args = w.extractArgs()
 	case Build:
 		args = []string{"build", TrainingSet}
+	case Materialize:
+		args = []string{"materialize", View}
 	default:
 		return "", "", false, fmt.Errorf("crashtest: no workload launch for %q", w.Kind)
 	}
@@ -256,14 +266,28 @@ func (w Workload) Launch(ctx context.Context, wait bool) (workflowID, version st
 // Dataset is the dataset the workflow under test commits, which readers
 // watch.
 func (w Workload) Dataset() string {
-	if w.Kind == Build {
+	switch w.Kind {
+	case Build:
 		return TrainingDataset
+	case Materialize:
+		return View // the serving index is named after its view
 	}
 	return ViewDataset
 }
 
+// LakeKind is the kind of lake name Dataset is: the serving index of a
+// materialization, a dataset otherwise.
+func (w Workload) LakeKind() lake.Kind {
+	if w.Kind == Materialize {
+		return lake.KindIndex
+	}
+	return lake.KindDataset
+}
+
 // Rows is how many rows the committed version must have, known from the
 // generated data alone: the orders the view keeps, or one row per label.
+// A materialization's entity count is not: the caller takes it from an
+// uninterrupted run.
 func (w Workload) Rows() int64 {
 	if w.Kind == Build {
 		return w.Data.SpineRows()
