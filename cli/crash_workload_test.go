@@ -152,7 +152,7 @@ type featureReference struct {
 	// Materialize: the serving index of the extracted view.
 	Materialize workflows.MaterializeResult
 	Store       objstore.Store
-	Took     time.Duration
+	Took        time.Duration
 }
 
 // runFeatureReference runs w's pipeline uninterrupted, in-process with the
