@@ -11,6 +11,7 @@ import (
 	"github.com/granaryml/granary/activities"
 	"github.com/granaryml/granary/features"
 	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/online"
 	"github.com/granaryml/granary/internal/tabular"
 )
 
@@ -73,13 +74,15 @@ func MaterializeID(in MaterializeInput) string {
 
 // ViewDefinition digests what of a spec determines a view's served
 // values (its features and ttl, the entity's keys, the source's time
-// column); callers put it in MaterializeInput.Definition.
+// column) and the index file format; callers put it in
+// MaterializeInput.Definition, so a new format is a new materialization.
 func ViewDefinition(view *features.FeatureView, ent *features.Entity, src *features.Source) string {
 	b, _ := json.Marshal(struct {
 		View      any
 		Keys      []string
 		Timestamp string
-	}{view, ent.JoinKeys, src.Timestamp})
+		Format    int `json:",omitempty"`
+	}{view, ent.JoinKeys, src.Timestamp, online.FormatVersion})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])[:12]
 }

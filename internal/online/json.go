@@ -17,7 +17,7 @@ func (s *Shard) AppendJSON(dst []byte, col, row int) []byte {
 	if s.IsNull(col, row) {
 		return append(dst, "null"...)
 	}
-	switch s.cols[col].typ {
+	switch s.types[col] {
 	case tabular.Int64:
 		return strconv.AppendInt(dst, s.Int(col, row), 10)
 	case tabular.Timestamp:

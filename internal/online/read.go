@@ -18,14 +18,13 @@ type Shard struct {
 	data   []byte
 	keyOff []byte // (rows+1) uint32
 	keys   []byte
-	cols   []column
-}
-
-type column struct {
-	typ    tabular.Type
-	nulls  []byte
-	values []byte // fixed width, or string offsets
-	bytes  []byte // string bytes
+	// records holds one stride-byte record per row: null bits, then one
+	// 8-byte slot per column; heap holds the strings.
+	records   []byte
+	heap      []byte
+	nullBytes int
+	stride    int
+	types     []tabular.Type
 }
 
 // maxHeaderBytes bounds the header a reader accepts, so a corrupt
@@ -97,31 +96,25 @@ func Open(data []byte) (*Shard, error) {
 			return nil, fmt.Errorf("%w: keys not sorted and unique at row %d", ErrCorrupt, i)
 		}
 	}
+	s.records, s.heap = secs[3], secs[4]
+	s.nullBytes, s.stride = recordLayout(len(s.Header.Columns))
+	if len(s.records) != rows*s.stride {
+		return nil, fmt.Errorf("%w: %d record bytes for %d rows of %d bytes", ErrCorrupt, len(s.records), rows, s.stride)
+	}
 	for c, col := range s.Header.Columns {
-		nulls, vals := secs[3+2*c], secs[4+2*c]
-		if len(nulls) != (rows+7)/8 {
-			return nil, fmt.Errorf("%w: column %s: null bitmap of %d bytes for %d rows", ErrCorrupt, col.Name, len(nulls), rows)
+		s.types = append(s.types, col.Type)
+		if col.Type != tabular.String {
+			continue
 		}
-		cd := column{typ: col.Type, nulls: nulls, values: vals}
-		switch col.Type {
-		case tabular.Int64, tabular.Timestamp, tabular.Float64:
-			if len(vals) != 8*rows {
-				return nil, fmt.Errorf("%w: column %s: %d value bytes for %d rows", ErrCorrupt, col.Name, len(vals), rows)
+		for r := 0; r < rows; r++ {
+			if s.IsNull(c, r) {
+				continue
 			}
-		case tabular.Bool:
-			if len(vals) != rows {
-				return nil, fmt.Errorf("%w: column %s: %d value bytes for %d rows", ErrCorrupt, col.Name, len(vals), rows)
-			}
-		case tabular.String:
-			if len(vals) < 4*(rows+1) {
-				return nil, fmt.Errorf("%w: column %s: string offsets truncated", ErrCorrupt, col.Name)
-			}
-			cd.values, cd.bytes = vals[:4*(rows+1)], vals[4*(rows+1):]
-			if err := checkOffsets(cd.values, rows, len(cd.bytes), "column "+col.Name); err != nil {
-				return nil, err
+			slot := s.slot(c, r)
+			if off, n := uint64(binary.LittleEndian.Uint32(slot)), uint64(binary.LittleEndian.Uint32(slot[4:])); off+n > uint64(len(s.heap)) {
+				return nil, fmt.Errorf("%w: column %s row %d: string [%d, +%d) outside the %d-byte heap", ErrCorrupt, col.Name, r, off, n, len(s.heap))
 			}
 		}
-		s.cols = append(s.cols, cd)
 	}
 	return s, nil
 }
@@ -186,26 +179,35 @@ func (s *Shard) Find(key []byte) (int, bool) {
 	return lo, lo < s.Header.Rows && bytes.Equal(s.key(lo), key)
 }
 
+// slot is column col's 8 bytes in row's record.
+func (s *Shard) slot(col, row int) []byte {
+	at := row*s.stride + s.nullBytes + 8*col
+	return s.records[at : at+8]
+}
+
 // IsNull reports whether feature column col is null at row.
-func (s *Shard) IsNull(col, row int) bool { return s.cols[col].nulls[row/8]&(1<<(row%8)) != 0 }
+func (s *Shard) IsNull(col, row int) bool {
+	return s.records[row*s.stride+col/8]&(1<<(col%8)) != 0
+}
 
 // Int is an int64 or timestamp column's value at row.
 func (s *Shard) Int(col, row int) int64 {
-	return int64(binary.LittleEndian.Uint64(s.cols[col].values[8*row:]))
+	return int64(binary.LittleEndian.Uint64(s.slot(col, row)))
 }
 
 // Float is a float64 column's value at row.
 func (s *Shard) Float(col, row int) float64 {
-	return math.Float64frombits(binary.LittleEndian.Uint64(s.cols[col].values[8*row:]))
+	return math.Float64frombits(binary.LittleEndian.Uint64(s.slot(col, row)))
 }
 
 // Bool is a bool column's value at row.
-func (s *Shard) Bool(col, row int) bool { return s.cols[col].values[row] != 0 }
+func (s *Shard) Bool(col, row int) bool { return s.slot(col, row)[0] != 0 }
 
 // String is a string column's value at row; the bytes alias the file.
 func (s *Shard) String(col, row int) []byte {
-	c := &s.cols[col]
-	return c.bytes[binary.LittleEndian.Uint32(c.values[4*row:]):binary.LittleEndian.Uint32(c.values[4*row+4:])]
+	slot := s.slot(col, row)
+	off, n := binary.LittleEndian.Uint32(slot), binary.LittleEndian.Uint32(slot[4:])
+	return s.heap[off : off+n]
 }
 
 // Value returns a column's value at row as a Go value: nil, int64,
@@ -214,7 +216,7 @@ func (s *Shard) Value(col, row int) any {
 	if s.IsNull(col, row) {
 		return nil
 	}
-	switch s.cols[col].typ {
+	switch s.types[col] {
 	case tabular.Int64:
 		return s.Int(col, row)
 	case tabular.Timestamp:

@@ -93,54 +93,52 @@ func Write(w io.Writer, h Header, in Input) (int64, error) {
 	}
 	fw.end()
 
-	for c := range in.Features {
-		v := &in.Features[c]
-		fw.begin()
-		bits := make([]byte, (n+7)/8)
-		for i, r := range order {
+	// Records, in sorted order; string values go to the heap in the same
+	// order, so the heap is written after the records, from the same walk.
+	nullBytes, stride := recordLayout(len(in.Features))
+	rec := make([]byte, stride)
+	var heap uint64
+	fw.begin()
+	for _, r := range order {
+		clear(rec)
+		for c := range in.Features {
+			v := &in.Features[c]
 			if v.IsNull(r) {
-				bits[i/8] |= 1 << (i % 8)
+				rec[c/8] |= 1 << (c % 8)
+				continue
+			}
+			slot := rec[nullBytes+8*c:]
+			switch v.Type {
+			case tabular.Int64, tabular.Timestamp:
+				binary.LittleEndian.PutUint64(slot, uint64(v.Ints[r]))
+			case tabular.Float64:
+				binary.LittleEndian.PutUint64(slot, math.Float64bits(v.Floats[r]))
+			case tabular.Bool:
+				if v.Bools[r] {
+					slot[0] = 1
+				}
+			case tabular.String:
+				n := uint64(v.Offsets[r+1] - v.Offsets[r])
+				if heap+n > math.MaxUint32 {
+					return 0, fmt.Errorf("online index: strings exceed 4 GiB in one shard; use more shards")
+				}
+				binary.LittleEndian.PutUint32(slot, uint32(heap))
+				binary.LittleEndian.PutUint32(slot[4:], uint32(n))
+				heap += n
 			}
 		}
-		fw.write(bits)
-		fw.end()
-		fw.begin()
-		switch v.Type {
-		case tabular.Int64, tabular.Timestamp:
-			for _, r := range order {
-				fw.u64(uint64(v.Ints[r]))
-				fw.maybeFlush()
-			}
-		case tabular.Float64:
-			for _, r := range order {
-				fw.u64(math.Float64bits(v.Floats[r]))
-				fw.maybeFlush()
-			}
-		case tabular.Bool:
-			for _, r := range order {
-				if v.Bools[r] {
-					fw.buf = append(fw.buf, 1)
-				} else {
-					fw.buf = append(fw.buf, 0)
-				}
-			}
-		case tabular.String:
-			var total uint64
-			fw.u32(0)
-			for _, r := range order {
-				total += uint64(v.Offsets[r+1] - v.Offsets[r])
-				if total > math.MaxUint32 {
-					return 0, fmt.Errorf("online index: column %s exceeds 4 GiB in one shard; use more shards", h.Columns[c].Name)
-				}
-				fw.u32(uint32(total))
-				fw.maybeFlush()
-			}
-			for _, r := range order {
+		fw.write(rec)
+	}
+	fw.end()
+	fw.begin()
+	for _, r := range order {
+		for c := range in.Features {
+			if v := &in.Features[c]; v.Type == tabular.String && !v.IsNull(r) {
 				fw.write(v.StringBytes(r))
 			}
 		}
-		fw.end()
 	}
+	fw.end()
 
 	fw.pad()
 	tableAt := fw.n
