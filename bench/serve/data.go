@@ -40,6 +40,8 @@ type meta struct {
 	Columns    []tabular.Column `json:"columns"`
 	IndexBytes int64            `json:"index_bytes"`
 	GenSeconds float64          `json:"gen_seconds"`
+	// Format is the index file format the data was written in.
+	Format int `json:"format"`
 }
 
 // lakeDir is absolute: filestore wants an absolute root.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/objstore/filestore"
+	"github.com/granaryml/granary/internal/online"
 	"github.com/granaryml/granary/internal/serving/servingtest"
 	"github.com/granaryml/granary/internal/tabular"
 )
@@ -29,7 +30,7 @@ func runGen(args []string) error {
 	if *dir == "" || p.Entities <= 0 || p.Features <= 0 || p.Shards <= 0 {
 		return fmt.Errorf("need -dir and positive -entities, -features, -shards")
 	}
-	if m, err := readMeta(*dir); err == nil && m.params == p {
+	if m, err := readMeta(*dir); err == nil && m.params == p && m.Format == online.FormatVersion {
 		fmt.Fprintf(os.Stderr, "serve gen: %s already holds %d entities x %d features (seed %d, %d shards), version %s\n", *dir, p.Entities, p.Features, p.Seed, p.Shards, lake.ShortID(m.Version))
 		return nil
 	}
@@ -58,7 +59,7 @@ func runGen(args []string) error {
 	if err != nil {
 		return err
 	}
-	m := meta{params: p, View: viewName, Version: id, AsOf: asOfMicros, Columns: cols, GenSeconds: time.Since(start).Seconds()}
+	m := meta{params: p, View: viewName, Version: id, AsOf: asOfMicros, Columns: cols, GenSeconds: time.Since(start).Seconds(), Format: online.FormatVersion}
 	for _, f := range man.Files {
 		m.IndexBytes += f.Bytes
 	}
