@@ -64,7 +64,7 @@ func TestBuildSurvivesWorkerKills(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
 	defer cancel()
 	fc := startFeatureCrash(t, ctx, crashtest.Build, data, buildCrashShards)
-	w, st, ref, prep, prepTook, setup := fc.w, fc.st, fc.ref, fc.prep, fc.prepTook, fc.setup
+	w, st, ref, prep, prepTook := fc.w, fc.st, fc.ref, fc.prep, fc.prepTook
 	labels := data.SpineRows()
 	if prep != ref.Prepared {
 		t.Fatalf("the crash run's pins differ from the reference's: %+v vs %+v", prep, ref.Prepared)
@@ -75,34 +75,7 @@ func TestBuildSurvivesWorkerKills(t *testing.T) {
 	t.Logf("reference: %d labels over %d orders (%.1f MB CSV), view in %d shards -> %s %v, in %v in-process on a directory lake (imports, extraction, build); preparing the same on the stack took %v",
 		labels, data.Totals().Rows, float64(data.Bytes())/1e6, ref.Extract.Shards, lake.ShortID(ref.Build.Version), ref.Build.Splits, ref.Took.Round(time.Millisecond), prepTook.Round(time.Millisecond))
 
-	out, err := crashtest.Scenario{
-		Client: st.tc, Workers: st.workers, Worker: setup, Lake: st.lake, Dataset: w.Dataset(), Rows: w.Rows(),
-		Start: func(ctx context.Context) (string, error) {
-			id, _, _, err := w.Launch(ctx, false) // returns once started
-			return id, err
-		},
-		// Each kill's delay counts from the moment a (re)started worker
-		// has work in its target step (see buildTypical; the commit's are
-		// a few milliseconds), and is cut short when the next step is
-		// scheduled, so a kill never lands past that boundary.
-		Kills: buildCrashKills + 1, BestEffort: 1, Targets: targets, Steps: crashtest.Build.Steps(),
-		Rand:          rng,
-		ProgressQuery: workflows.ProgressQuery,
-		Timeout:       4 * time.Minute,
-		Logf:          t.Logf,
-	}.Run(ctx)
-	rep := out.Reader
-	t.Logf("reader: %d observations before the ref existed, %d of the complete version after; %d blobs re-hashed; %d violations",
-		rep.Before, rep.After, rep.Verified, len(rep.Violations))
-	for _, v := range rep.Violations {
-		t.Errorf("reader saw a partial or inconsistent version: %s", v)
-	}
-	if err != nil {
-		t.Fatalf("after %d kills: %v", len(out.Kills), err)
-	}
-	if len(out.Kills) < buildCrashKills {
-		t.Fatalf("only %d kills landed while the workflow ran, want %d", len(out.Kills), buildCrashKills)
-	}
+	out := runFeatureScenario(t, ctx, fc, buildCrashKills, targets, rng, w.Rows())
 
 	// The crashed build produced exactly the uninterrupted build's
 	// version, one row per label, split alike.
@@ -123,30 +96,11 @@ func TestBuildSurvivesWorkerKills(t *testing.T) {
 			t.Errorf("lineage input %d: %+v, the reference's %+v", i, in, ref.Build.Inputs[i])
 		}
 	}
-	if !res.Created {
-		t.Errorf("the crashed build reports created=false: the version existed before its commit")
-	}
-	if rep.After == 0 || len(rep.Versions) != 1 || rep.Versions[0] != ref.Build.Version {
-		t.Errorf("reader should have seen exactly the reference version, saw %v (%d complete observations)", rep.Versions, rep.After)
-	}
-	checkSingleCommit(t, st.lake, w.LakeKind(), w.Dataset(), res.Version, out.WorkflowID)
+	blobs := checkCommittedOnce(t, fc, out, res.Created, ref.Build.Version)
 	if ids, err := st.lake.ListVersions(t.Context(), lake.KindDataset, crashtest.ViewDataset); err != nil || len(ids) != 1 || ids[0] != prep.View {
 		t.Errorf("the build must leave the view it read alone: versions %v, %v", ids, err)
 	}
-	blobs := compareBlobs(t, st.store, ref.Store)
-
-	// Launching the same build again attaches to the finished run.
-	id, version, attached, err := w.Launch(t.Context(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !attached || version != res.Version || id != out.WorkflowID {
-		t.Errorf("re-running the build should attach to %s and report %s, got %s %s attached=%v", out.WorkflowID, lake.ShortID(res.Version), id, version, attached)
-	}
-
-	if steps, err := crashtest.Timeline(t.Context(), st.tc, out.WorkflowID); err == nil {
-		t.Logf("the crashed build's steps:\n%s", crashtest.FormatTimeline(steps))
-	}
+	checkRelaunchAttaches(t, fc, out, res.Version)
 	t.Logf("%d kills (target -> phase: %s), %d worker processes; build took %v from launch (workflow %v); %d blobs, as in the reference; temp files crashed workers left: %v; test took %v",
 		len(out.Kills), killPhases(out.Kills), st.workers.Count(), out.Elapsed.Round(time.Millisecond), out.Workflow.Round(time.Millisecond),
 		blobs, leftoverTempFiles(t, st.workerTmp), time.Since(began).Round(time.Second))

@@ -60,7 +60,7 @@ func TestExtractSurvivesWorkerKills(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
 	defer cancel()
 	fc := startFeatureCrash(t, ctx, crashtest.Extract, data, extractCrashShards)
-	w, st, ref, prep, prepTook, setup := fc.w, fc.st, fc.ref, fc.prep, fc.prepTook, fc.setup
+	w, st, ref, prep, prepTook := fc.w, fc.st, fc.ref, fc.prep, fc.prepTook
 	want := data.Totals()
 	if prep.Orders != ref.Prepared.Orders || prep.Spec != ref.Prepared.Spec {
 		t.Fatalf("the crash run's inputs differ from the reference's: orders %s vs %s, spec %s vs %s",
@@ -72,34 +72,7 @@ func TestExtractSurvivesWorkerKills(t *testing.T) {
 	t.Logf("reference: %d orders (%.1f MB CSV in %d files) -> %d rows in %d shards, %s, in %v in-process on a directory lake (import and extraction); the same import on the stack took %v",
 		want.Rows, float64(want.Bytes)/1e6, len(data.Orders), ref.Extract.Rows, ref.Extract.Shards, lake.ShortID(ref.Extract.Version), ref.Took.Round(time.Millisecond), prepTook.Round(time.Millisecond))
 
-	out, err := crashtest.Scenario{
-		Client: st.tc, Workers: st.workers, Worker: setup, Lake: st.lake, Dataset: w.Dataset(), Rows: w.Rows(),
-		Start: func(ctx context.Context) (string, error) {
-			id, _, _, err := w.Launch(ctx, false) // returns once started
-			return id, err
-		},
-		// Each kill's delay counts from the moment a (re)started worker
-		// has work in its target step (see extractTypical; the commit's
-		// are a few milliseconds), and is cut short when the next step is
-		// scheduled, so a kill never lands past that boundary.
-		Kills: extractCrashKills + 1, BestEffort: 1, Targets: targets, Steps: crashtest.Extract.Steps(),
-		Rand:          rng,
-		ProgressQuery: workflows.ProgressQuery,
-		Timeout:       4 * time.Minute,
-		Logf:          t.Logf,
-	}.Run(ctx)
-	rep := out.Reader
-	t.Logf("reader: %d observations before the ref existed, %d of the complete version after; %d blobs re-hashed; %d violations",
-		rep.Before, rep.After, rep.Verified, len(rep.Violations))
-	for _, v := range rep.Violations {
-		t.Errorf("reader saw a partial or inconsistent version: %s", v)
-	}
-	if err != nil {
-		t.Fatalf("after %d kills: %v", len(out.Kills), err)
-	}
-	if len(out.Kills) < extractCrashKills {
-		t.Fatalf("only %d kills landed while the workflow ran, want %d", len(out.Kills), extractCrashKills)
-	}
+	out := runFeatureScenario(t, ctx, fc, extractCrashKills, targets, rng, w.Rows())
 
 	// The crashed run produced exactly the uninterrupted run's version,
 	// with the counts the generated data says.
@@ -111,27 +84,8 @@ func TestExtractSurvivesWorkerKills(t *testing.T) {
 		res.DroppedNulls != want.Dropped || res.Shards != extractCrashShards || res.Files != ref.Extract.Files || res.SourceVersion != prep.Orders {
 		t.Fatalf("crashed extraction gave %+v, uninterrupted %+v", res, ref.Extract)
 	}
-	if !res.Created {
-		t.Errorf("the crashed extraction reports created=false: the version existed before its commit")
-	}
-	if rep.After == 0 || len(rep.Versions) != 1 || rep.Versions[0] != ref.Extract.Version {
-		t.Errorf("reader should have seen exactly the reference version, saw %v (%d complete observations)", rep.Versions, rep.After)
-	}
-	checkSingleCommit(t, st.lake, w.LakeKind(), w.Dataset(), res.Version, out.WorkflowID)
-	blobs := compareBlobs(t, st.store, ref.Store)
-
-	// Launching the same extraction again attaches to the finished run.
-	id, version, attached, err := w.Launch(t.Context(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !attached || version != res.Version || id != out.WorkflowID {
-		t.Errorf("re-running the extraction should attach to %s and report %s, got %s %s attached=%v", out.WorkflowID, lake.ShortID(res.Version), id, version, attached)
-	}
-
-	if steps, err := crashtest.Timeline(t.Context(), st.tc, out.WorkflowID); err == nil {
-		t.Logf("the crashed extraction's steps:\n%s", crashtest.FormatTimeline(steps))
-	}
+	blobs := checkCommittedOnce(t, fc, out, res.Created, ref.Extract.Version)
+	checkRelaunchAttaches(t, fc, out, res.Version)
 	t.Logf("%d kills (target -> phase: %s), %d worker processes; extraction took %v from launch (workflow %v); %d blobs, as in the reference; temp files crashed workers left: %v; test took %v",
 		len(out.Kills), killPhases(out.Kills), st.workers.Count(), out.Elapsed.Round(time.Millisecond), out.Workflow.Round(time.Millisecond),
 		blobs, leftoverTempFiles(t, st.workerTmp), time.Since(began).Round(time.Second))

@@ -50,7 +50,7 @@ func TestMaterializeSurvivesWorkerKills(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
 	defer cancel()
 	fc := startFeatureCrash(t, ctx, crashtest.Materialize, data, materializeCrashShards)
-	w, st, ref, prep, setup := fc.w, fc.st, fc.ref, fc.prep, fc.setup
+	st, ref, prep := fc.st, fc.ref, fc.prep
 	if prep.Orders != ref.Prepared.Orders || prep.Spec != ref.Prepared.Spec || prep.View != ref.Prepared.View {
 		t.Fatalf("the crash run's inputs differ from the reference's: %+v vs %+v", prep, ref.Prepared)
 	}
@@ -60,31 +60,7 @@ func TestMaterializeSurvivesWorkerKills(t *testing.T) {
 	t.Logf("reference: view %s -> %d entities x %d features in %d shards, %s",
 		lake.ShortID(ref.Extract.Version), ref.Materialize.Entities, ref.Materialize.Features, ref.Materialize.Shards, lake.ShortID(ref.Materialize.Version))
 
-	out, err := crashtest.Scenario{
-		Client: st.tc, Workers: st.workers, Worker: setup, Lake: st.lake,
-		Kind: w.LakeKind(), Dataset: w.Dataset(), Rows: ref.Materialize.Entities,
-		Start: func(ctx context.Context) (string, error) {
-			id, _, _, err := w.Launch(ctx, false) // returns once started
-			return id, err
-		},
-		Kills: materializeCrashKills + 1, BestEffort: 1, Targets: targets, Steps: crashtest.Materialize.Steps(),
-		Rand:          rng,
-		ProgressQuery: workflows.ProgressQuery,
-		Timeout:       4 * time.Minute,
-		Logf:          t.Logf,
-	}.Run(ctx)
-	rep := out.Reader
-	t.Logf("reader: %d observations before the ref existed, %d of the complete version after; %d blobs re-hashed; %d violations",
-		rep.Before, rep.After, rep.Verified, len(rep.Violations))
-	for _, v := range rep.Violations {
-		t.Errorf("reader saw a partial or inconsistent version: %s", v)
-	}
-	if err != nil {
-		t.Fatalf("after %d kills: %v", len(out.Kills), err)
-	}
-	if len(out.Kills) < materializeCrashKills {
-		t.Fatalf("only %d kills landed while the workflow ran, want %d", len(out.Kills), materializeCrashKills)
-	}
+	out := runFeatureScenario(t, ctx, fc, materializeCrashKills, targets, rng, ref.Materialize.Entities)
 
 	var res workflows.MaterializeResult
 	if err := json.Unmarshal(out.Result, &res); err != nil {
@@ -93,26 +69,8 @@ func TestMaterializeSurvivesWorkerKills(t *testing.T) {
 	if res.Version != ref.Materialize.Version || res.Entities != ref.Materialize.Entities || res.AsOf != ref.Materialize.AsOf || res.ViewVersion != prep.View {
 		t.Fatalf("crashed materialization gave %+v, uninterrupted %+v", res, ref.Materialize)
 	}
-	if !res.Created {
-		t.Errorf("the crashed materialization reports created=false: the version existed before its commit")
-	}
-	if rep.After == 0 || len(rep.Versions) != 1 || rep.Versions[0] != ref.Materialize.Version {
-		t.Errorf("reader should have seen exactly the reference version, saw %v (%d complete observations)", rep.Versions, rep.After)
-	}
-	checkSingleCommit(t, st.lake, w.LakeKind(), w.Dataset(), res.Version, out.WorkflowID)
-	blobs := compareBlobs(t, st.store, ref.Store)
-
-	// Launching the same materialization again attaches to the finished run.
-	id, version, attached, err := w.Launch(t.Context(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !attached || version != res.Version || id != out.WorkflowID {
-		t.Errorf("re-running the materialization should attach to %s and report %s, got %s %s attached=%v", out.WorkflowID, lake.ShortID(res.Version), id, version, attached)
-	}
-	if steps, err := crashtest.Timeline(t.Context(), st.tc, out.WorkflowID); err == nil {
-		t.Logf("the crashed materialization's steps:\n%s", crashtest.FormatTimeline(steps))
-	}
+	blobs := checkCommittedOnce(t, fc, out, res.Created, ref.Materialize.Version)
+	checkRelaunchAttaches(t, fc, out, res.Version)
 	t.Logf("%d kills (target -> phase: %s), %d worker processes; materialization took %v from launch (workflow %v); %d blobs, as in the reference; test took %v",
 		len(out.Kills), killPhases(out.Kills), st.workers.Count(), out.Elapsed.Round(time.Millisecond), out.Workflow.Round(time.Millisecond),
 		blobs, time.Since(began).Round(time.Second))

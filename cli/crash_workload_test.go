@@ -377,3 +377,76 @@ func startFeatureCrash(t *testing.T, ctx context.Context, kind crashtest.Kind, d
 func requiredThenCommit(rng *rand.Rand, phases []crashtest.Target, kills int) []crashtest.Target {
 	return append(crashtest.PickTargets(rng, phases[:len(phases)-1], kills), phases[len(phases)-1])
 }
+
+// runFeatureScenario runs the crash scenario every feature crash test
+// shares: the workload's workflow is launched on the stack while its
+// worker is killed at targets (the last one best-effort), a reader watches
+// what it commits (which must have rows rows), and any partial version
+// the reader saw, or fewer than kills landed kills, fails the test.
+func runFeatureScenario(t *testing.T, ctx context.Context, fc featureCrash, kills int, targets []crashtest.Target, rng *rand.Rand, rows int64) crashtest.Outcome {
+	t.Helper()
+	w, st := fc.w, fc.st
+	out, err := crashtest.Scenario{
+		Client: st.tc, Workers: st.workers, Worker: fc.setup, Lake: st.lake,
+		Kind: w.LakeKind(), Dataset: w.Dataset(), Rows: rows,
+		Start: func(ctx context.Context) (string, error) {
+			id, _, _, err := w.Launch(ctx, false) // returns once started
+			return id, err
+		},
+		// Each kill's delay counts from the moment a (re)started worker
+		// has work in its target step (see the tests' typical durations;
+		// the commit's are a few milliseconds), and is cut short when the
+		// next step is scheduled, so a kill never lands past that boundary.
+		Kills: kills + 1, BestEffort: 1, Targets: targets, Steps: w.Kind.Steps(),
+		Rand:          rng,
+		ProgressQuery: workflows.ProgressQuery,
+		Timeout:       4 * time.Minute,
+		Logf:          t.Logf,
+	}.Run(ctx)
+	rep := out.Reader
+	t.Logf("reader: %d observations before the ref existed, %d of the complete version after; %d blobs re-hashed; %d violations",
+		rep.Before, rep.After, rep.Verified, len(rep.Violations))
+	for _, v := range rep.Violations {
+		t.Errorf("reader saw a partial or inconsistent version: %s", v)
+	}
+	if err != nil {
+		t.Fatalf("after %d kills: %v", len(out.Kills), err)
+	}
+	if len(out.Kills) < kills {
+		t.Fatalf("only %d kills landed while the workflow ran, want %d", len(out.Kills), kills)
+	}
+	return out
+}
+
+// checkCommittedOnce checks what every feature crash test checks after
+// the workflow's own result: it created the reference's version, the
+// reader saw exactly that version, it was committed once, and the lake
+// holds exactly the reference's blobs. It returns the blob count.
+func checkCommittedOnce(t *testing.T, fc featureCrash, out crashtest.Outcome, created bool, want string) int {
+	t.Helper()
+	w, st, rep := fc.w, fc.st, out.Reader
+	if !created {
+		t.Errorf("the crashed %s reports created=false: the version existed before its commit", w.Kind)
+	}
+	if rep.After == 0 || len(rep.Versions) != 1 || rep.Versions[0] != want {
+		t.Errorf("reader should have seen exactly the reference version, saw %v (%d complete observations)", rep.Versions, rep.After)
+	}
+	checkSingleCommit(t, st.lake, w.LakeKind(), w.Dataset(), want, out.WorkflowID)
+	return compareBlobs(t, st.store, fc.ref.Store)
+}
+
+// checkRelaunchAttaches launches the workload's workflow again and checks
+// it attaches to the finished run, then logs the crashed run's steps.
+func checkRelaunchAttaches(t *testing.T, fc featureCrash, out crashtest.Outcome, version string) {
+	t.Helper()
+	id, got, attached, err := fc.w.Launch(t.Context(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !attached || got != version || id != out.WorkflowID {
+		t.Errorf("re-running the %s should attach to %s and report %s, got %s %s attached=%v", fc.w.Kind, out.WorkflowID, lake.ShortID(version), id, got, attached)
+	}
+	if steps, err := crashtest.Timeline(t.Context(), fc.st.tc, out.WorkflowID); err == nil {
+		t.Logf("the crashed %s's steps:\n%s", fc.w.Kind, crashtest.FormatTimeline(steps))
+	}
+}
