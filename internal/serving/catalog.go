@@ -42,6 +42,7 @@ type indexCache struct {
 	// failed remembers recent load failures, so a broken version asked
 	// for by id is not re-read from the lake by every request.
 	failed map[string]loadFailure
+	misses map[missKey]missEntry
 }
 
 type loadFailure struct {
@@ -51,6 +52,51 @@ type loadFailure struct {
 
 // failedLoadTTL is how long a failed load is answered from memory.
 const failedLoadTTL = 10 * time.Second
+
+// Requests for a view or ref the lake does not have are answered from
+// memory for missTTL, so a client asking for one in a loop costs the lake
+// one lookup per missTTL, not one per request; at most maxMisses are kept.
+const (
+	missTTL   = 2 * time.Second
+	maxMisses = 4096
+)
+
+type missKey struct{ view, ref string }
+
+type missEntry struct {
+	err error
+	at  time.Time
+}
+
+// missed returns the remembered error of a recent miss of (view, ref).
+func (c *indexCache) missed(view, ref string, now time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.misses[missKey{view, ref}]; ok && now.Sub(m.at) < missTTL {
+		return m.err
+	}
+	return nil
+}
+
+// forgetMisses drops every remembered miss.
+func (c *indexCache) forgetMisses() {
+	c.mu.Lock()
+	clear(c.misses)
+	c.mu.Unlock()
+}
+
+// miss remembers that (view, ref) was not found.
+func (c *indexCache) miss(view, ref string, err error, now time.Time) {
+	if !errors.Is(err, errNotFound) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.misses) >= maxMisses {
+		clear(c.misses) // a burst of distinct misses: start over
+	}
+	c.misses[missKey{view, ref}] = missEntry{err: err, at: now}
+}
 
 type loadCall struct {
 	done chan struct{}
@@ -237,6 +283,7 @@ func (s *Server) Refresh(ctx context.Context) (RefreshResult, error) {
 	}
 	s.cat.Store(next)
 	s.cache.retain(inUse)
+	s.cache.forgetMisses() // what was missing may exist now
 	s.ready.Store(true)
 	res.Views, res.Models = len(next.views), len(next.models)
 	return res, nil
@@ -264,16 +311,22 @@ func (s *Server) resolveIndex(ctx context.Context, cat *catalog, view, ref strin
 	if ix := s.cache.lookup(view, ref); ix != nil {
 		return ix, nil // a full version id already in memory
 	}
+	if err := s.cache.missed(view, ref, s.now()); err != nil {
+		return nil, err
+	}
 	id, err := s.lake.Resolve(ctx, lake.KindIndex, view, ref)
 	if err != nil {
 		switch {
 		case !known && (errors.Is(err, lake.ErrNotFound) || errors.Is(err, lake.ErrInvalidName)):
-			return nil, fmt.Errorf("%w: no serving index for view %q (run: granary materialize %s)", errNotFound, view, view)
+			err = fmt.Errorf("%w: no serving index for view %q (run: granary materialize %s)", errNotFound, view, view)
 		case errors.Is(err, lake.ErrNotFound) || errors.Is(err, lake.ErrInvalidName):
-			return nil, fmt.Errorf("%w: view %s has no version or alias %q", errNotFound, view, ref)
+			err = fmt.Errorf("%w: view %s has no version or alias %q", errNotFound, view, ref)
 		case errors.Is(err, lake.ErrAmbiguous):
 			return nil, fmt.Errorf("%w: %v", errBadRequest, err)
+		default:
+			return nil, err
 		}
+		s.cache.miss(view, ref, err, s.now())
 		return nil, err
 	}
 	ix, _, err := s.loadVersion(ctx, view, id, true)

@@ -97,7 +97,7 @@ func New(o Options) (*Server, error) {
 	if maxPins <= 0 {
 		maxPins = 4
 	}
-	s.cache = indexCache{byID: map[string]*online.Index{}, loading: map[string]*loadCall{}, failed: map[string]loadFailure{}, maxPins: maxPins}
+	s.cache = indexCache{byID: map[string]*online.Index{}, loading: map[string]*loadCall{}, failed: map[string]loadFailure{}, misses: map[missKey]missEntry{}, maxPins: maxPins}
 	s.cat.Store(&catalog{views: map[string]map[string]*online.Index{}, models: map[string]map[string]*ModelAlias{}})
 	return s, nil
 }
