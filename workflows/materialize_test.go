@@ -206,3 +206,39 @@ func TestMaterializeRetryAfterAShardDiedCommitsTheSameVersion(t *testing.T) {
 		t.Fatalf("index versions %v (%v), want exactly one", ids, err)
 	}
 }
+
+// A view whose extraction kept no rows (every order filtered out) is
+// materialized as an empty index: it loads, and every lookup misses.
+func TestMaterializeOfAnEmptyViewServesNothing(t *testing.T) {
+	store := newStore(t)
+	imp, err := runImport(t, store, workflows.CommitDatasetInput{Name: "orders", Sources: []activities.Source{stage(t, store, "orders.csv",
+		[]byte("order_id,user_id,event_time,amount,category\n1,1,2024-01-01T00:00:00Z,-5,books\n2,2,2024-01-02T00:00:00Z,0,toys\n"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	specID, spec := applySpec(t, store, extractSpec)
+	env, _ := newEnvOn(t, store)
+	env.ExecuteWorkflow(workflows.ExtractFeatures, extractInput(t, store, specID, spec, imp.Version, 2))
+	var ex workflows.ExtractResult
+	if err := env.GetWorkflowResult(&ex); err != nil || ex.Rows != 0 {
+		t.Fatalf("extraction: %+v, %v; want 0 rows", ex, err)
+	}
+	view, src, ent, _ := spec.View("user_orders")
+	menv, _ := newEnvOn(t, store)
+	menv.ExecuteWorkflow(workflows.Materialize, workflows.MaterializeInput{Project: "shop", SpecVersion: specID, View: "user_orders", ViewVersion: ex.Version, Definition: workflows.ViewDefinition(view, ent, src)})
+	var res workflows.MaterializeResult
+	if err := menv.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Entities != 0 || res.Shards != 2 || res.Version == "" {
+		t.Fatalf("materialized %+v; want an empty index of 2 shards", res)
+	}
+	ix, err := serving.LoadIndex(t.Context(), lake.New(store), "user_orders", res.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ix.EncodeKey(nil, []string{"1"})
+	if _, _, found := ix.Lookup(key); found || ix.Rows() != 0 {
+		t.Fatalf("empty index has %d rows, found user 1: %v", ix.Rows(), found)
+	}
+}
