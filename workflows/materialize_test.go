@@ -242,3 +242,76 @@ func TestMaterializeOfAnEmptyViewServesNothing(t *testing.T) {
 		t.Fatalf("empty index has %d rows, found user 1: %v", ix.Rows(), found)
 	}
 }
+
+const twoKeySpec = `project: shop
+entities:
+  - {name: user_region, join_keys: [user_id, region]}
+sources:
+  - {name: orders, dataset: orders, timestamp: event_time}
+feature_views:
+  - name: ur
+    entity: user_region
+    source: orders
+    features:
+      - {name: n, agg: count}
+      - {name: last_amount, agg: last, column: amount}
+`
+
+// Entities with two join keys (an int and a string) materialize and are
+// found by both keys; the same user in another region is another entity.
+func TestMaterializeEntitiesWithTwoKeys(t *testing.T) {
+	store := newStore(t)
+	csv := "user_id,region,event_time,amount\n" +
+		"1,eu,2024-01-01T00:00:00Z,5\n1,eu,2024-01-02T00:00:00Z,7\n1,us,2024-01-03T00:00:00Z,9\n2,eu,2024-01-04T00:00:00Z,1.5\n"
+	imp, err := runImport(t, store, workflows.CommitDatasetInput{Name: "orders", Sources: []activities.Source{stage(t, store, "orders.csv", []byte(csv))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	specID, spec := applySpec(t, store, twoKeySpec)
+	view, src, ent, err := spec.View("ur")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := spec.ViewColumns("ur")
+	env, _ := newEnvOn(t, store)
+	env.ExecuteWorkflow(workflows.ExtractFeatures, workflows.ExtractInput{Project: "shop", SpecVersion: specID, View: "ur", SourceVersion: imp.Version, Shards: 3, Params: activities.ExtractParams(view, src, ent, cols, 3)})
+	var ex workflows.ExtractResult
+	if err := env.GetWorkflowResult(&ex); err != nil {
+		t.Fatal(err)
+	}
+	menv, _ := newEnvOn(t, store)
+	menv.ExecuteWorkflow(workflows.Materialize, workflows.MaterializeInput{Project: "shop", SpecVersion: specID, View: "ur", ViewVersion: ex.Version, Definition: workflows.ViewDefinition(view, ent, src)})
+	var res workflows.MaterializeResult
+	if err := menv.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Entities != 3 {
+		t.Fatalf("%d entities, want 3 ((1,eu), (1,us), (2,eu))", res.Entities)
+	}
+	ix, err := serving.LoadIndex(t.Context(), lake.New(store), "ur", res.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		user, region string
+		n            int64
+		last         float64
+	}{{"1", "eu", 2, 7}, {"1", "us", 1, 9}, {"2", "eu", 1, 1.5}} {
+		key, err := ix.EncodeKey(nil, []string{c.user, c.region})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh, row, found := ix.Lookup(key)
+		if !found {
+			t.Errorf("(%s, %s) not found", c.user, c.region)
+			continue
+		}
+		if sh.Value(0, row) != c.n || sh.Value(1, row) != c.last {
+			t.Errorf("(%s, %s): values %v %v; want %d %g", c.user, c.region, sh.Value(0, row), sh.Value(1, row), c.n, c.last)
+		}
+	}
+	key, _ := ix.EncodeKey(nil, []string{"2", "us"})
+	if _, _, found := ix.Lookup(key); found {
+		t.Error("(2, us) has no orders but was found")
+	}
+}
