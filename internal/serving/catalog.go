@@ -12,14 +12,55 @@ import (
 	"github.com/granaryml/granary/internal/online"
 )
 
-// catalog is one consistent picture of what is served: every view's
-// aliases with their loaded index, and every model alias. A refresh
-// builds a new catalog and swaps the pointer; a request reads the pointer
-// once, so it never sees two pictures.
+// catalog is one consistent picture of the features served: every view's
+// aliases with their loaded index. A refresh builds a new catalog and
+// swaps the pointer; a request reads the pointer once, so it never sees
+// two pictures.
 type catalog struct {
-	views  map[string]map[string]*online.Index // view -> alias -> index
-	models map[string]map[string]*ModelAlias   // model -> alias -> target
-	at     time.Time
+	views map[string]map[string]*online.Index // view -> alias -> index
+	at    time.Time
+}
+
+// modelAliases caches the model aliases clients asked for. Only those are
+// re-read at each refresh (one ref read each), so polling never walks the
+// models' version and audit history.
+type modelAliases struct {
+	mu sync.RWMutex
+	m  map[string]*ModelAlias // "model@alias"
+}
+
+func (c *modelAliases) get(model, alias string) *ModelAlias {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[model+"@"+alias]
+}
+
+func (c *modelAliases) put(ma *ModelAlias) {
+	c.mu.Lock()
+	c.m[ma.Model+"@"+ma.Alias] = ma
+	c.mu.Unlock()
+}
+
+func (c *modelAliases) snapshot() []*ModelAlias {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*ModelAlias, 0, len(c.m))
+	for _, ma := range c.m {
+		out = append(out, ma)
+	}
+	return out
+}
+
+func (c *modelAliases) drop(ma *ModelAlias) {
+	c.mu.Lock()
+	delete(c.m, ma.Model+"@"+ma.Alias)
+	c.mu.Unlock()
+}
+
+func (c *modelAliases) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
 }
 
 // ModelAlias is what GET /v1/models/{name}/aliases/{alias} answers.
@@ -213,14 +254,17 @@ func (c *indexCache) retain(inUse map[string]bool) {
 
 // RefreshResult says what a refresh changed.
 type RefreshResult struct {
-	Views  int      `json:"views"`
+	Views int `json:"views"`
+	// Models counts the model aliases clients have asked for, the ones a
+	// refresh re-reads.
 	Models int      `json:"models"`
 	Swaps  []string `json:"swaps,omitempty"`  // view@alias moved to a new version
 	Errors []string `json:"errors,omitempty"` // versions that failed to load (the old one stays)
 }
 
-// Refresh reads every serving index's and model's refs, loads versions not
-// yet in memory, and swaps in a new catalog. An alias whose new version
+// Refresh reads every serving index's refs and the refs of the model
+// aliases clients have asked for, loads versions not yet in memory, and
+// swaps in a new catalog. An alias whose new version
 // fails to load keeps serving its old one, and the failure is reported.
 // Refreshes are serialized.
 func (s *Server) Refresh(ctx context.Context) (RefreshResult, error) {
@@ -228,7 +272,7 @@ func (s *Server) Refresh(ctx context.Context) (RefreshResult, error) {
 	defer s.refreshMu.Unlock()
 	var res RefreshResult
 	old := s.cat.Load()
-	next := &catalog{views: map[string]map[string]*online.Index{}, models: map[string]map[string]*ModelAlias{}, at: s.now()}
+	next := &catalog{views: map[string]map[string]*online.Index{}, at: s.now()}
 
 	views, err := s.lake.ListNames(ctx, lake.KindIndex)
 	if err != nil {
@@ -261,31 +305,27 @@ func (s *Server) Refresh(ctx context.Context) (RefreshResult, error) {
 		next.views[v.Name] = aliases
 	}
 
-	models, err := s.lake.ListNames(ctx, lake.KindModel)
-	if err != nil {
-		return res, fmt.Errorf("list models: %w", err)
-	}
-	for _, m := range models {
-		aliases := map[string]*ModelAlias{}
-		for alias, id := range m.Refs {
-			if prev := old.models[m.Name][alias]; prev != nil && prev.Version == id {
-				aliases[alias] = prev
-				continue
-			}
-			ma, err := s.modelAlias(ctx, m.Name, alias, id)
+	for _, prev := range s.models.snapshot() {
+		ref, _, err := s.lake.GetRef(ctx, lake.KindModel, prev.Model, prev.Alias)
+		switch {
+		case errors.Is(err, lake.ErrNotFound):
+			s.models.drop(prev) // the alias was removed; a request asks the lake again
+		case err != nil:
+			res.Errors = append(res.Errors, fmt.Sprintf("model %s@%s: %v", prev.Model, prev.Alias, err))
+		case ref.Version != prev.Version:
+			ma, err := s.modelAlias(ctx, prev.Model, prev.Alias, ref.Version)
 			if err != nil {
-				res.Errors = append(res.Errors, fmt.Sprintf("model %s@%s: %v", m.Name, alias, err))
+				res.Errors = append(res.Errors, fmt.Sprintf("model %s@%s: %v", prev.Model, prev.Alias, err))
 				continue
 			}
-			aliases[alias] = ma
+			s.models.put(ma)
 		}
-		next.models[m.Name] = aliases
 	}
 	s.cat.Store(next)
 	s.cache.retain(inUse)
 	s.cache.forgetMisses() // what was missing may exist now
 	s.ready.Store(true)
-	res.Views, res.Models = len(next.views), len(next.models)
+	res.Views, res.Models = len(next.views), s.models.len()
 	return res, nil
 }
 

@@ -337,11 +337,11 @@ func keyNames(keys []tabular.Column) string {
 // getModelAlias answers GET /v1/models/{name}/aliases/{alias}.
 func (s *Server) getModelAlias(w http.ResponseWriter, r *http.Request) error {
 	name, alias := r.PathValue("name"), r.PathValue("alias")
-	ma := s.cat.Load().models[name][alias]
+	ma := s.models.get(name, alias)
 	if ma == nil {
-		// Promoted since the last refresh: ask the lake. GetRef does not
-		// check names, and the store refuses some as keys (a 500): check
-		// them here.
+		// First asked for: read it from the lake; refreshes keep it
+		// current from then on. GetRef does not check names, and the
+		// store refuses some as keys (a 500): check them here.
 		if lake.ValidateName("model", name) != nil || lake.ValidateName("alias", alias) != nil {
 			return fmt.Errorf("%w: model %q has no alias %q", errNotFound, name, alias)
 		}
@@ -355,6 +355,7 @@ func (s *Server) getModelAlias(w http.ResponseWriter, r *http.Request) error {
 		if ma, err = s.modelAlias(r.Context(), name, alias, ref.Version); err != nil {
 			return err
 		}
+		s.models.put(ma)
 	}
 	b, err := json.Marshal(ma)
 	if err != nil {
@@ -387,7 +388,7 @@ func (s *Server) getReady(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("%w: first load of the lake's indexes not finished", errUnavailable)
 	}
 	cat := s.cat.Load()
-	writeJSON(w, "", fmt.Appendf(nil, `{"status":"ready","views":%d,"models":%d}`+"\n", len(cat.views), len(cat.models)))
+	writeJSON(w, "", fmt.Appendf(nil, `{"status":"ready","views":%d,"models":%d}`+"\n", len(cat.views), s.models.len()))
 	return nil
 }
 

@@ -2,6 +2,7 @@ package serving_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -17,7 +18,8 @@ import (
 // unknown alias costs the lake.
 type countingStore struct {
 	objstore.Store
-	refReads atomic.Int64
+	refReads   atomic.Int64
+	modelLists atomic.Int64
 }
 
 func (c *countingStore) Get(ctx context.Context, key string, o objstore.GetOptions) (io.ReadCloser, objstore.ObjectInfo, error) {
@@ -57,5 +59,37 @@ func TestUnknownAliasesAreNotLookedUpPerRequest(t *testing.T) {
 	refresh(t, srv)
 	if v, gen := getUser(t, h, 1, "canary"); v != id || gen != 2 {
 		t.Fatalf("after the alias was created and a refresh: version %s generation %g", v, gen)
+	}
+}
+
+func (c *countingStore) List(ctx context.Context, o objstore.ListOptions) (objstore.ListPage, error) {
+	if strings.HasPrefix(o.Prefix, "models/") || strings.HasPrefix("models/", o.Prefix) {
+		c.modelLists.Add(1)
+	}
+	return c.Store.List(ctx, o)
+}
+
+// Polling never walks the models' history (versions, audit events): a
+// refresh reads one ref per model alias clients asked for.
+func TestRefreshReadsOnlyTheModelAliasesAskedFor(t *testing.T) {
+	fs, err := filestore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := &countingStore{Store: fs}
+	l := lake.New(cs)
+	for i := range 5 {
+		id := commitModel(t, l, "churn", []byte{byte(i)}, 0.8)
+		moveRef(t, l, lake.KindModel, "churn", fmt.Sprint("a", i), id)
+	}
+	srv := newTestServer(t, l, serving.Options{})
+	refresh(t, srv)
+	if rec := call(srv.Handler(), "GET", "/v1/models/churn/aliases/a1", "", token); rec.Code != 200 {
+		t.Fatalf("churn@a1: %d %s", rec.Code, rec.Body)
+	}
+	lists, reads := cs.modelLists.Load(), cs.refReads.Load()
+	res := refresh(t, srv)
+	if res.Models != 1 || cs.modelLists.Load() != lists || cs.refReads.Load()-reads != 1 {
+		t.Fatalf("refresh: %+v, %d listings of models/, %d ref reads; want 1 alias, no listing, 1 read", res, cs.modelLists.Load()-lists, cs.refReads.Load()-reads)
 	}
 }

@@ -63,6 +63,7 @@ type Server struct {
 	ready     atomic.Bool
 	refreshMu sync.Mutex
 	cache     indexCache
+	models    modelAliases
 	kick      chan struct{}
 }
 
@@ -98,7 +99,8 @@ func New(o Options) (*Server, error) {
 		maxPins = 4
 	}
 	s.cache = indexCache{byID: map[string]*online.Index{}, loading: map[string]*loadCall{}, failed: map[string]loadFailure{}, misses: map[missKey]missEntry{}, maxPins: maxPins}
-	s.cat.Store(&catalog{views: map[string]map[string]*online.Index{}, models: map[string]map[string]*ModelAlias{}})
+	s.cat.Store(&catalog{views: map[string]map[string]*online.Index{}})
+	s.models.m = map[string]*ModelAlias{}
 	return s, nil
 }
 
