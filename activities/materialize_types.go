@@ -8,9 +8,6 @@ import (
 	"github.com/granaryml/granary/internal/tabular"
 )
 
-// IndexName is the serving index's lake name for a view (kind indexes).
-func IndexName(view string) string { return view }
-
 // PlanMaterializeInput names a view version to materialize with the
 // feature definitions of an applied spec version.
 type PlanMaterializeInput struct {

@@ -142,7 +142,8 @@ func Materialize(ctx workflow.Context, in MaterializeInput) (MaterializeResult, 
 	schema := plan.Schema
 	schema.Columns = append(append(schema.Columns[:0:0], plan.Keys...), plan.Outputs...)
 	committed, moves, err := publish(ctx, activities.CommitVersionInput{
-		Kind: lake.KindIndex, Name: activities.IndexName(plan.View), Schema: schema, Files: files,
+		Kind: lake.KindIndex, Name: plan.View, // a serving index is named after its view
+		Schema: schema, Files: files,
 		Stats: noStats, Inputs: plan.Inputs, Params: plan.Params, User: in.User, Host: in.Host,
 	}, refs, "materialize "+in.View, func(p string) { progress.Phase = p })
 	if err != nil {

@@ -80,12 +80,7 @@ func digestOf(h hash.Hash) Digest { return Digest("sha256:" + hex.EncodeToString
 // with its name.
 func (l *Lake) PutBlob(ctx context.Context, d Digest, r io.Reader, size int64) (written bool, err error) {
 	key := BlobKey(d)
-	if info, err := l.store.Stat(ctx, key); err == nil {
-		if info.Size != size {
-			return false, fmt.Errorf("%w: blob %s exists with %d bytes, not %d", ErrCorrupt, d, info.Size, size)
-		}
-		return false, nil
-	} else if !errors.Is(err, objstore.ErrNotFound) {
+	if have, err := l.haveBlob(ctx, d, size); have || err != nil {
 		return false, err
 	}
 	h := sha256.New()
@@ -99,6 +94,21 @@ func (l *Lake) PutBlob(ctx context.Context, d Digest, r io.Reader, size int64) (
 	if got := digestOf(h); got != d {
 		_ = l.store.Delete(ctx, key)
 		return false, fmt.Errorf("%w: expected %s, read %s", ErrDigestMismatch, d, got)
+	}
+	return true, nil
+}
+
+// haveBlob reports whether blob d is stored, with size bytes (another size
+// under the same digest is corruption).
+func (l *Lake) haveBlob(ctx context.Context, d Digest, size int64) (bool, error) {
+	info, err := l.store.Stat(ctx, BlobKey(d))
+	switch {
+	case errors.Is(err, objstore.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	case info.Size != size:
+		return false, fmt.Errorf("%w: blob %s exists with %d bytes, not %d", ErrCorrupt, d, info.Size, size)
 	}
 	return true, nil
 }

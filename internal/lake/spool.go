@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 	"os"
@@ -48,14 +47,14 @@ func (s *Spool) Write(p []byte) (int, error) {
 func (s *Spool) Commit(ctx context.Context, l *Lake) (Digest, int64, error) {
 	d := digestOf(s.h)
 	if ad, ok := l.store.(objstore.FileAdopter); ok {
-		key := BlobKey(d)
-		if info, err := l.store.Stat(ctx, key); err == nil {
-			if info.Size != s.n {
-				return "", 0, fmt.Errorf("%w: blob %s exists with %d bytes, not %d", ErrCorrupt, d, info.Size, s.n)
-			}
+		have, err := l.haveBlob(ctx, d, s.n)
+		if err != nil {
+			return "", 0, err
+		}
+		if have {
 			return d, s.n, nil
 		}
-		_, err := ad.AdoptFileIfAbsent(ctx, key, s.f.Name())
+		_, err = ad.AdoptFileIfAbsent(ctx, BlobKey(d), s.f.Name())
 		switch {
 		case err == nil, errors.Is(err, objstore.ErrAlreadyExists):
 			return d, s.n, nil

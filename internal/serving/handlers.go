@@ -131,7 +131,7 @@ func (s *Server) getFeatures(w http.ResponseWriter, r *http.Request) error {
 	out = append(out, `,"entity":`...)
 	out = appendEntity(out, keys, key)
 	out = append(out, `,"features":`...)
-	out = appendFeatures(out, ix, sh, row)
+	out = ix.AppendFeaturesJSON(out, sh, row)
 	out = append(out, "}\n"...)
 	writeJSON(w, ix.Version, out)
 	*bp = out[:0]
@@ -206,7 +206,7 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request) error {
 		out = appendEntity(out, keys, key)
 		if found {
 			out = append(out, `,"found":true,"features":`...)
-			out = appendFeatures(out, ix, sh, row)
+			out = ix.AppendFeaturesJSON(out, sh, row)
 		} else {
 			out = append(out, `,"found":false,"features":null`...)
 		}
@@ -262,10 +262,6 @@ func appendPreamble(dst []byte, ix *online.Index) []byte {
 	dst = append(dst, `,"as_of":"`...)
 	dst = ix.AsOf().AppendFormat(dst, time.RFC3339Nano)
 	return append(dst, '"')
-}
-
-func appendFeatures(dst []byte, ix *online.Index, sh *online.Shard, row int) []byte {
-	return ix.AppendFeaturesJSON(dst, sh, row)
 }
 
 // appendEntity writes a key encoding back as a JSON object, each value in
