@@ -48,6 +48,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/granaryml/granary/bench/internal/harness"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -55,8 +56,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -314,7 +313,7 @@ func timed(rep *report, name string, f func() error) error {
 		pprof.StopCPUProfile()
 		pf.Close()
 	}
-	rep.Phases[name] = phase{Seconds: d, PeakRSSMiB: vmHWM()}
+	rep.Phases[name] = phase{Seconds: d, PeakRSSMiB: harness.PeakRSSMiB()}
 	rep.PhaseOrder = append(rep.PhaseOrder, name)
 	return err
 }
@@ -398,7 +397,8 @@ func run(ctx context.Context, kase string, feats []features.Feature, dir, out st
 				return nil
 			}
 			viewFiles[s] = filepath.Join(work, fmt.Sprintf("view-shard-%05d.parquet", s))
-			return sortShard(ctx, viewSchema, byShard[s], keyCols, timeCol, viewFiles[s])
+			_, _, err := harness.SortShardFile(ctx, viewSchema, byShard[s], keyCols, timeCol, viewFiles[s])
+			return err
 		})
 	})
 	if err != nil {
@@ -510,23 +510,6 @@ func parallel(n, jobs int, f func(int) error) error {
 	}
 	wg.Wait()
 	return firstErr
-}
-
-// sortShard is activity SortShard on local files.
-func sortShard(ctx context.Context, s tabular.Schema, parts []shard.Part, keyCols []int, timeCol int, out string) error {
-	var inputs []shard.Input
-	for _, p := range parts {
-		f, err := os.Open(p.Path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		inputs = append(inputs, shard.Input{R: f, Size: p.Bytes})
-	}
-	return writeFile(out, func(w io.Writer) error {
-		_, _, err := shard.SortShard(ctx, s, inputs, keyCols, timeCol, w)
-		return err
-	})
 }
 
 func writeFile(path string, f func(io.Writer) error) error {
@@ -697,22 +680,6 @@ func openMerger(paths []string) (*shard.RowMerger, func(), error) {
 		return nil, nil, err
 	}
 	return m, func() { m.Close(); closeAll() }, nil
-}
-
-func vmHWM() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			if err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	return 0
 }
 
 func check(err error) {

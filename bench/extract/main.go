@@ -34,14 +34,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/granaryml/granary/bench/internal/harness"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -263,7 +262,7 @@ func run(ctx context.Context, in, out string, shards, jobs int, filterExpr strin
 	}
 
 	// Phase 1: PartitionSourceFile (one source file).
-	resetPeak()
+	harness.ResetPeak()
 	t0 := time.Now()
 	parts, pst, err := shard.Partition(ctx, src, st.Size(), shard.PartitionOptions{
 		Columns: columns, KeyCols: keyCols, TimeCol: timeCol, Filter: filter, Shards: shards, Dir: tmp,
@@ -272,7 +271,7 @@ func run(ctx context.Context, in, out string, shards, jobs int, filterExpr strin
 		return nil, err
 	}
 	d := time.Since(t0).Seconds()
-	rep.Phases["partition"] = phase{Seconds: d, RowsPerS: float64(pst.RowsIn) / d, PeakRSSMiB: vmHWM()}
+	rep.Phases["partition"] = phase{Seconds: d, RowsPerS: float64(pst.RowsIn) / d, PeakRSSMiB: harness.PeakRSSMiB()}
 	rep.RowsIn, rep.RowsOut, rep.DroppedNulls, rep.Filtered = pst.RowsIn, pst.RowsOut, pst.DroppedNulls, pst.Filtered
 
 	// Phase 2: SortShard for every shard, jobs at a time. The workflow
@@ -283,7 +282,7 @@ func run(ctx context.Context, in, out string, shards, jobs int, filterExpr strin
 		rep.MaxShardRows = max(rep.MaxShardRows, p.Rows)
 	}
 	freeMemory()
-	resetPeak()
+	harness.ResetPeak()
 	t0 = time.Now()
 	var (
 		mu       sync.Mutex
@@ -302,7 +301,7 @@ func run(ctx context.Context, in, out string, shards, jobs int, filterExpr strin
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			n, err := sortShard(ctx, viewSchema, ps, keyCols, timeCol, filepath.Join(out, fmt.Sprintf("shard-%05d.parquet", s)))
+			_, n, err := harness.SortShardFile(ctx, viewSchema, ps, keyCols, timeCol, filepath.Join(out, fmt.Sprintf("shard-%05d.parquet", s)))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {
@@ -316,7 +315,7 @@ func run(ctx context.Context, in, out string, shards, jobs int, filterExpr strin
 		return nil, firstErr
 	}
 	d = time.Since(t0).Seconds()
-	rep.Phases["sort"] = phase{Seconds: d, RowsPerS: float64(pst.RowsIn) / d, PeakRSSMiB: vmHWM()}
+	rep.Phases["sort"] = phase{Seconds: d, RowsPerS: float64(pst.RowsIn) / d, PeakRSSMiB: harness.PeakRSSMiB()}
 	rep.OutputBytes = outBytes
 	for _, p := range rep.Phases {
 		rep.Seconds += p.Seconds
@@ -326,55 +325,9 @@ func run(ctx context.Context, in, out string, shards, jobs int, filterExpr strin
 	return rep, nil
 }
 
-// sortShard is activity SortShard with local files: open the parts,
-// shard.SortShard into a new file, close it.
-func sortShard(ctx context.Context, s tabular.Schema, parts []shard.Part, keyCols []int, timeCol int, out string) (int64, error) {
-	var inputs []shard.Input
-	for _, p := range parts {
-		f, err := os.Open(p.Path)
-		if err != nil {
-			return 0, err
-		}
-		defer f.Close()
-		inputs = append(inputs, shard.Input{R: f, Size: p.Bytes})
-	}
-	f, err := os.Create(out)
-	if err != nil {
-		return 0, err
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	_, n, err := shard.SortShard(ctx, s, inputs, keyCols, timeCol, bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return n, err
-}
-
 // freeMemory returns the previous phase's garbage to the OS, so that the
 // next phase's peak is its own.
 func freeMemory() { runtime.GC(); debug.FreeOSMemory() }
-
-// resetPeak resets VmHWM to the current RSS (Linux: clear_refs 5).
-func resetPeak() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-func vmHWM() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			if err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	return 0
-}
 
 func check(err error) {
 	if err != nil {

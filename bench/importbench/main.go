@@ -32,19 +32,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/granaryml/granary/bench/internal/harness"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -128,7 +126,7 @@ func main() {
 		check(pprof.Lookup("allocs").WriteTo(f, 0))
 		check(f.Close())
 	}
-	rep.PeakRSSMiB = vmHWM()
+	rep.PeakRSSMiB = harness.PeakRSSMiB()
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	check(enc.Encode(rep))
@@ -414,24 +412,4 @@ func run(ctx context.Context, in, out, lakeDir string) (*report, error) {
 	rep.RowsPerS = rows / rep.Seconds
 	rep.MBPerS = mb / rep.Seconds
 	return rep, nil
-}
-
-// vmHWM is the process's peak resident set size in MiB (Linux), or the Go
-// runtime's view of memory obtained from the OS elsewhere.
-func vmHWM() float64 {
-	if f, err := os.Open("/proc/self/status"); err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-				kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-				if err == nil {
-					return kb / 1024
-				}
-			}
-		}
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return float64(ms.Sys) / (1 << 20)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"net"
@@ -14,24 +13,6 @@ import (
 // clkTck is USER_HZ, the unit of /proc CPU times (100 on Linux x86 and
 // arm64 alike).
 const clkTck = 100
-
-// procStatusKiB reads a "Vm...:  N kB" line of /proc/PID/status ("self"
-// for this process); 0 when it cannot.
-func procStatusKiB(pid, field string) int64 {
-	f, err := os.Open("/proc/" + pid + "/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
 
 // procCPUSeconds is the user+system CPU time of process pid.
 func procCPUSeconds(pid int) float64 {

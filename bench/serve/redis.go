@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/granaryml/granary/bench/internal/harness"
 	"os"
 	"strconv"
 	"sync"
@@ -63,7 +64,7 @@ func runRedisLoad(args []string) error {
 	out.PID, _ = strconv.Atoi(info["Server"]["process_id"])
 	out.Version = info["Server"]["redis_version"]
 	out.UsedMemoryEmpty, _ = strconv.ParseInt(info["Memory"]["used_memory"], 10, 64)
-	out.RSSEmptyKiB = procStatusKiB(strconv.Itoa(out.PID), "VmRSS")
+	out.RSSEmptyKiB = harness.StatusKiB(strconv.Itoa(out.PID), "VmRSS")
 
 	b, cols := generate(m.params)
 	start := time.Now()
@@ -95,7 +96,7 @@ func runRedisLoad(args []string) error {
 	}
 	out.UsedMemory, _ = strconv.ParseInt(info["Memory"]["used_memory"], 10, 64)
 	out.UsedMemoryRSS, _ = strconv.ParseInt(info["Memory"]["used_memory_rss"], 10, 64)
-	out.RSSKiB = procStatusKiB(strconv.Itoa(out.PID), "VmRSS")
+	out.RSSKiB = harness.StatusKiB(strconv.Itoa(out.PID), "VmRSS")
 	fmt.Fprintf(os.Stderr, "serve redis-load: %d hashes in %.1fs, used_memory %.1f MB (%.0f bytes/entity), %s encoding\n",
 		out.Keys, out.LoadSeconds, float64(out.UsedMemory)/1e6, float64(out.UsedMemory-out.UsedMemoryEmpty)/float64(m.Entities), out.Encoding)
 	return json.NewEncoder(os.Stdout).Encode(out)

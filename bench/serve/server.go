@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/granaryml/granary/bench/internal/harness"
 	"log/slog"
 	"net"
 	"net/http"
@@ -65,7 +66,7 @@ func runServer(args []string) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(serving.GCPercent) // as granary serve does
 	}
-	rssBefore := procStatusKiB("self", "VmRSS")
+	rssBefore := harness.StatusKiB("self", "VmRSS")
 	m, err := readMeta(*dir)
 	if err != nil {
 		return err
@@ -94,7 +95,7 @@ func runServer(args []string) error {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	rssAfter := procStatusKiB("self", "VmRSS")
+	rssAfter := harness.StatusKiB("self", "VmRSS")
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -122,7 +123,7 @@ func runServer(args []string) error {
 	case <-ctx.Done():
 	}
 	runtime.ReadMemStats(&ms)
-	out.Encode(serverStopped{Event: "stopped", RSSKiB: procStatusKiB("self", "VmRSS"), HWMKiB: procStatusKiB("self", "VmHWM"),
+	out.Encode(serverStopped{Event: "stopped", RSSKiB: harness.StatusKiB("self", "VmRSS"), HWMKiB: harness.StatusKiB("self", "VmHWM"),
 		HeapInuse: ms.HeapInuse, NumGC: ms.NumGC, CPUSeconds: selfCPUSeconds()})
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
