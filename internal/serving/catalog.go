@@ -268,15 +268,32 @@ type RefreshResult struct {
 // fails to load keeps serving its old one, and the failure is reported.
 // Refreshes are serialized.
 func (s *Server) Refresh(ctx context.Context) (RefreshResult, error) {
+	return s.refresh(ctx, true)
+}
+
+// refresh is Refresh; with discover false it reads only the refs of the
+// views already served instead of listing every serving index's objects.
+func (s *Server) refresh(ctx context.Context, discover bool) (RefreshResult, error) {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
 	var res RefreshResult
 	old := s.cat.Load()
 	next := &catalog{views: map[string]map[string]*online.Index{}, at: s.now()}
 
-	views, err := s.lake.ListNames(ctx, lake.KindIndex)
-	if err != nil {
-		return res, fmt.Errorf("list serving indexes: %w", err)
+	var views []lake.NameSummary
+	if discover {
+		var err error
+		if views, err = s.lake.ListNames(ctx, lake.KindIndex); err != nil {
+			return res, fmt.Errorf("list serving indexes: %w", err)
+		}
+	} else {
+		for name := range old.views {
+			refs, err := s.lake.Refs(ctx, lake.KindIndex, name)
+			if err != nil {
+				return res, fmt.Errorf("serving index %s: %w", name, err)
+			}
+			views = append(views, lake.NameSummary{Name: name, Refs: refs})
+		}
 	}
 	inUse := map[string]bool{}
 	for _, v := range views {

@@ -64,7 +64,6 @@ type Server struct {
 	refreshMu sync.Mutex
 	cache     indexCache
 	models    modelAliases
-	kick      chan struct{}
 }
 
 // New checks o and returns a server with an empty catalog; it is not
@@ -73,7 +72,7 @@ func New(o Options) (*Server, error) {
 	if o.Lake == nil {
 		return nil, fmt.Errorf("serving: no lake")
 	}
-	s := &Server{lake: o.Lake, poll: o.Poll, maxBatch: o.MaxBatch, log: o.Logger, clock: o.Clock, metrics: newMetrics(), kick: make(chan struct{}, 1)}
+	s := &Server{lake: o.Lake, poll: o.Poll, maxBatch: o.MaxBatch, log: o.Logger, clock: o.Clock, metrics: newMetrics()}
 	for _, t := range o.Tokens {
 		if t = strings.TrimSpace(t); t != "" {
 			s.tokens = append(s.tokens, sha256.Sum256([]byte(t)))
@@ -109,14 +108,20 @@ func (s *Server) now() time.Time { return s.clock() }
 // Ready reports whether the first refresh has succeeded.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
-// Run refreshes at once, then every Poll or when kicked by a reload push,
-// until ctx ends. A failed refresh is logged and retried at the next
-// tick; what was loaded keeps being served.
+// discoverEvery is how many polls pass between full listings of the
+// serving indexes (which find views materialized for the first time);
+// the polls between read only the refs of the views already served.
+// Materialize's push (/v1/admin/reload) lists at once.
+const discoverEvery = 12
+
+// Run refreshes at once, then every Poll, until ctx ends. A failed
+// refresh is logged and retried at the next tick; what was loaded keeps
+// being served.
 func (s *Server) Run(ctx context.Context) {
 	t := time.NewTicker(s.poll)
 	defer t.Stop()
-	for {
-		if res, err := s.Refresh(ctx); err != nil {
+	for tick := 0; ; tick++ {
+		if res, err := s.refresh(ctx, tick%discoverEvery == 0); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -128,7 +133,6 @@ func (s *Server) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-s.kick:
 		}
 	}
 }
