@@ -144,7 +144,7 @@ func newSplitWriters(p BuildPlan, dir string) (*splitWriters, error) {
 			s.abort()
 			return nil, err
 		}
-		s.w[n] = &splitFile{f: f, bw: tabular.NewBatchWriter(f, p.Schema, 0), buf: tabular.NewBatch(p.Schema)}
+		s.w[n] = &splitFile{f: f, bw: tabular.NewBatchWriter(f, p.Schema, tabular.WriterOptions{}), buf: tabular.NewBatch(p.Schema)}
 		s.order = append(s.order, n)
 	}
 	return s, nil
@@ -195,6 +195,7 @@ func (s *splitWriters) finish(ctx context.Context, l *lake.Lake) ([]lake.File, m
 
 func (s *splitWriters) abort() {
 	for _, w := range s.w {
+		w.bw.Abort()
 		w.f.Close()
 	}
 }

@@ -166,7 +166,7 @@ func newWriter(path string, s tabular.Schema) (*writer, error) {
 		return nil, err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	return &writer{f: f, bw: bw, w: tabular.NewBatchWriter(bw, s, 0), b: tabular.NewBatch(s)}, nil
+	return &writer{f: f, bw: bw, w: tabular.NewBatchWriter(bw, s, tabular.WriterOptions{}), b: tabular.NewBatch(s)}, nil
 }
 
 func (w *writer) endRow() error {
@@ -603,7 +603,7 @@ func assemble(ctx context.Context, spinePath string, joined []string, outputs []
 	schema := tabular.Schema{Columns: append(append([]tabular.Column(nil), r.Schema().Columns...), outputs...)}
 	nSpine := len(spineSchema.Columns)
 	err = writeFile(out, func(w io.Writer) error {
-		bw := tabular.NewBatchWriter(w, schema, 0)
+		bw := tabular.NewBatchWriter(w, schema, tabular.WriterOptions{})
 		dst := tabular.NewBatch(schema)
 		var pos int64
 		for {

@@ -120,7 +120,7 @@ func generate(out string, rows, entities int64, seed uint64) error {
 	}
 	defer os.Remove(out + ".tmp")
 	bw := bufio.NewWriterSize(f, 1<<20)
-	w := tabular.NewBatchWriter(bw, sourceSchema, 0)
+	w := tabular.NewBatchWriter(bw, sourceSchema, tabular.WriterOptions{})
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 	const span = 365 * 24 * 3600

@@ -11,7 +11,8 @@ import (
 // features...), one per spine row, in spine order. rowIDs are the spine
 // rows' ids and must increase: the training build's assembly merges these
 // files by id. schema names the columns (the row id first); its feature
-// columns must match the result's types.
+// columns must match the result's types. The file is scratch (read once
+// by the assembly), so it is not compressed.
 func (r *Result) WriteWithRowIDs(w io.Writer, schema tabular.Schema, rowIDs *tabular.Vector) (rows int64, err error) {
 	if len(schema.Columns) != 1+len(r.Vectors) {
 		return 0, fmt.Errorf("%w: %d output columns for %d features", ErrInvalid, len(schema.Columns)-1, len(r.Vectors))
@@ -21,29 +22,26 @@ func (r *Result) WriteWithRowIDs(w io.Writer, schema tabular.Schema, rowIDs *tab
 			return 0, fmt.Errorf("%w: feature column %s is %s, output schema says %s", ErrInvalid, c.Name, c.Type, want.Type)
 		}
 	}
-	bw := tabular.NewBatchWriter(w, schema, 0)
-	batch := tabular.NewBatch(schema)
 	prev := int64(-1)
-	for i := 0; i < r.Len; i++ {
-		id := rowIDs.Ints[i]
+	for _, id := range rowIDs.Ints[:r.Len] {
 		if id <= prev {
 			return 0, fmt.Errorf("%w: spine row ids out of order (%d after %d)", ErrInvalid, id, prev)
 		}
 		prev = id
-		batch.AppendCell(0, rowIDs, i)
-		for k := range r.Vectors {
-			batch.AppendCell(1+k, &r.Vectors[k], i)
-		}
-		batch.EndRow()
-		if batch.Full() {
-			if err := bw.Write(batch); err != nil {
-				return 0, err
-			}
-			batch.Reset()
-		}
 	}
-	if batch.Len > 0 {
+	bw := tabular.NewBatchWriter(w, schema, tabular.WriterOptions{Codec: tabular.Uncompressed})
+	batch := tabular.NewBatch(schema)
+	const chunk = 4096
+	for from := 0; from < r.Len; from += chunk {
+		to := min(from+chunk, r.Len)
+		batch.Reset()
+		batch.AppendRange(0, rowIDs, from, to)
+		for k := range r.Vectors {
+			batch.AppendRange(1+k, &r.Vectors[k], from, to)
+		}
+		batch.EndRows(to - from)
 		if err := bw.Write(batch); err != nil {
+			bw.Abort()
 			return 0, err
 		}
 	}

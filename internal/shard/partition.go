@@ -192,7 +192,7 @@ func newPartWriter(dir string, shard int, s tabular.Schema, rowGroupRows int) (*
 	if rowGroupRows <= 0 {
 		rowGroupRows = 64 << 10
 	}
-	return &partWriter{shard: shard, f: f, bw: tabular.NewBatchWriter(f, s, rowGroupRows), buf: tabular.NewBatch(s)}, nil
+	return &partWriter{shard: shard, f: f, bw: tabular.NewBatchWriter(f, s, tabular.WriterOptions{RowGroupRows: rowGroupRows, Codec: tabular.Uncompressed}), buf: tabular.NewBatch(s)}, nil
 }
 
 func (w *partWriter) add(b *tabular.Batch, i int, cols []int, withID bool, id int64) error {
@@ -229,6 +229,7 @@ func (w *partWriter) close() (Part, error) {
 }
 
 func (w *partWriter) abort() {
+	w.bw.Abort()
 	w.f.Close()
 	os.Remove(w.f.Name())
 }

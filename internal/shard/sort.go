@@ -77,7 +77,7 @@ func SortShard(ctx context.Context, s tabular.Schema, parts []Input, keyCols []i
 			return 0, 0, err
 		}
 	}
-	return t.WriteParquet(w, SortOrder(t, keyCols, timeCol), 0)
+	return t.WriteParquet(w, SortOrder(t, keyCols, timeCol), tabular.WriterOptions{})
 }
 
 // sortIntKey orders rows by (key, time, row) for one int64 key: packing the

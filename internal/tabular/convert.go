@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
 )
 
 // ConvertOptions configure Convert.
@@ -166,10 +167,18 @@ func pageBufferSize(columns int) int {
 }
 
 func newParquetWriter(w io.Writer, s Schema) *parquet.Writer {
+	return newParquetWriterCodec(w, s, Zstd)
+}
+
+func newParquetWriterCodec(w io.Writer, s Schema, c Codec) *parquet.Writer {
+	var codec compress.Codec = &pageCodec{}
+	if c == Uncompressed {
+		codec = &parquet.Uncompressed
+	}
 	return parquet.NewWriter(w,
 		ParquetSchema(s),
 		parquet.PageBufferSize(pageBufferSize(len(s.Columns))),
-		parquet.Compression(&pageCodec{}),
+		parquet.Compression(codec),
 		// Fixed, rather than derived from the build info, so that the bytes
 		// do not depend on how the binary was built.
 		parquet.CreatedBy("granary", "1", "tabular"),

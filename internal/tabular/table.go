@@ -78,35 +78,33 @@ const maxTableBytes = 3 << 30
 
 // WriteParquet writes the rows in the given order (nil: table order) as
 // canonical parquet and returns the rows and bytes written.
-func (t *Table) WriteParquet(w io.Writer, order []int, rowGroupRows int) (rows, bytes int64, err error) {
-	bw := NewBatchWriter(w, t.schema, rowGroupRows)
-	out := newBatch(t.schema)
+func (t *Table) WriteParquet(w io.Writer, order []int, o WriterOptions) (rows, bytes int64, err error) {
+	bw := NewBatchWriter(w, t.schema, o)
 	all := make([]int, len(t.schema.Columns))
 	for i := range all {
 		all[i] = i
 	}
 	n := t.Len()
-	for k := 0; k < n; k++ {
-		i := k
-		if order != nil {
-			i = order[k]
+	for k := 0; k < n; {
+		out, err := bw.next()
+		if err != nil {
+			bw.Abort()
+			return 0, 0, err
 		}
-		out.AppendRow(t.batch, i, all)
-		if out.full(batchRows) {
-			if err := bw.Write(out); err != nil {
-				return 0, 0, err
+		for ; k < n && !out.full(batchRows); k++ {
+			i := k
+			if order != nil {
+				i = order[k]
 			}
-			out.reset()
+			out.AppendRow(t.batch, i, all)
 		}
-	}
-	if out.Len > 0 {
-		if err := bw.Write(out); err != nil {
+		if err := bw.submit(out); err != nil {
+			bw.Abort()
 			return 0, 0, err
 		}
 	}
 	return bw.Close()
 }
-
 // Select makes the reader produce only the named columns, in that order,
 // so pipelines that need three columns of a wide table decode three. Call
 // it before the first Next.

@@ -3,62 +3,205 @@ package tabular
 import (
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/parquet-go/parquet-go"
 )
 
+// Codec is the page compression of a file written by a BatchWriter.
+type Codec uint8
+
+const (
+	// Zstd (level "default") is for everything that lands in a version:
+	// view shards, training sets, imports. Version ids are digests of
+	// these bytes, so how they are compressed must not change.
+	Zstd Codec = iota
+	// Uncompressed is for scratch files that the next step of the same
+	// workflow reads once and that no version refers to: partition parts
+	// and per-shard join results. Compressing them took most of the CPU of
+	// a build's partition step and a third of its assembly.
+	Uncompressed
+)
+
+// WriterOptions tune a BatchWriter.
+type WriterOptions struct {
+	// RowGroupRows cuts a row group every so many rows; <= 0 means
+	// DefaultRowGroupRows.
+	RowGroupRows int
+	Codec        Codec
+}
+
 // BatchWriter writes batches to canonical parquet, cutting a row group
 // every RowGroupRows rows. Pipelines that produce rows themselves (feature
 // extraction, training-set joins) use it; file conversion uses Convert.
+//
+// Encoding and compression run on a goroutine of their own, so the
+// caller produces the next rows while the previous ones are compressed:
+// Write copies its batch and returns. The stages see the batches in
+// order, so the bytes do not depend on scheduling. A writer must end with
+// Close or Abort, which stop that goroutine.
 type BatchWriter struct {
-	cw       *countingWriter
-	pw       *parquet.Writer
-	enc      valueEncoder
+	schema   Schema
 	groupMax int
 	inGroup  int
 	rows     int64
-	groups   int
+	free     chan *Batch
+	work     chan stagedBatch
+	done     chan encodeResult
+	failed   atomic.Bool // the encoder failed: Write stops early
+	aborted  atomic.Bool // Abort: the encoder skips the remaining work
+	ended    bool
+	result   encodeResult
 }
 
-// NewBatchWriter starts a parquet file with schema s on w. rowGroupRows
-// <= 0 means DefaultRowGroupRows.
-func NewBatchWriter(w io.Writer, s Schema, rowGroupRows int) *BatchWriter {
-	if rowGroupRows <= 0 {
-		rowGroupRows = DefaultRowGroupRows
+type encodeResult struct {
+	bytes int64
+	err   error
+}
+
+// writerBatches is how many batches a writer holds: one being filled by
+// the caller, one being encoded, one queued.
+const writerBatches = 3
+
+// NewBatchWriter starts a parquet file with schema s on w.
+func NewBatchWriter(w io.Writer, s Schema, o WriterOptions) *BatchWriter {
+	if o.RowGroupRows <= 0 {
+		o.RowGroupRows = DefaultRowGroupRows
+	}
+	bw := &BatchWriter{
+		schema:   s,
+		groupMax: o.RowGroupRows,
+		free:     make(chan *Batch, writerBatches),
+		work:     make(chan stagedBatch, writerBatches),
+		done:     make(chan encodeResult, 1),
+	}
+	for range writerBatches {
+		bw.free <- newBatch(s)
 	}
 	cw := &countingWriter{w: w}
-	return &BatchWriter{cw: cw, pw: newParquetWriter(cw, s), groupMax: rowGroupRows}
+	go bw.encode(cw, newParquetWriterCodec(cw, s, o.Codec))
+	return bw
 }
 
-// Write appends every row of b. b must have the writer's schema.
-func (w *BatchWriter) Write(b *Batch) error {
-	if err := w.enc.write(w.pw, b); err != nil {
-		return fmt.Errorf("tabular: writing parquet: %w", err)
+// encode is the writer's second stage: it owns the parquet writer.
+func (w *BatchWriter) encode(cw *countingWriter, pw *parquet.Writer) {
+	var enc valueEncoder
+	var err error
+	pending := false
+	for sb := range w.work {
+		if err == nil && !w.aborted.Load() {
+			if err = enc.write(pw, sb.b); err == nil {
+				pending = true
+				if sb.endOfGroup {
+					err = pw.Flush()
+					pending = false
+				}
+			}
+			if err != nil {
+				w.failed.Store(true)
+			}
+		}
+		w.free <- sb.b
 	}
+	if err == nil && !w.aborted.Load() {
+		if pending {
+			err = pw.Flush()
+		}
+		if err == nil {
+			err = pw.Close()
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("tabular: writing parquet: %w", err)
+	}
+	w.done <- encodeResult{bytes: cw.n, err: err}
+}
+
+// Write appends every row of b, which stays the caller's.
+func (w *BatchWriter) Write(b *Batch) error {
+	if b.Len == 0 {
+		return nil
+	}
+	dst, err := w.next()
+	if err != nil {
+		return err
+	}
+	dst.copyFrom(b)
+	return w.submit(dst)
+}
+
+// next hands out an empty batch to fill and give back with submit.
+func (w *BatchWriter) next() (*Batch, error) {
+	if w.ended {
+		if w.result.err != nil {
+			return nil, w.result.err
+		}
+		return nil, fmt.Errorf("tabular: write after Close or Abort")
+	}
+	if w.failed.Load() {
+		return nil, w.end().err
+	}
+	b := <-w.free
+	b.reset()
+	return b, nil
+}
+
+func (w *BatchWriter) submit(b *Batch) error {
 	w.rows += int64(b.Len)
 	w.inGroup += b.Len
-	if w.inGroup >= w.groupMax {
-		if err := w.pw.Flush(); err != nil {
-			return fmt.Errorf("tabular: writing parquet: %w", err)
-		}
-		w.groups++
+	end := w.inGroup >= w.groupMax
+	if end {
 		w.inGroup = 0
 	}
+	w.work <- stagedBatch{b: b, endOfGroup: end}
 	return nil
+}
+
+// end stops the encoder (once) and returns its result.
+func (w *BatchWriter) end() encodeResult {
+	if !w.ended {
+		w.ended = true
+		close(w.work)
+		w.result = <-w.done
+	}
+	return w.result
 }
 
 // Close finishes the file (footer included) and reports its size.
 func (w *BatchWriter) Close() (rows, bytes int64, err error) {
-	if w.inGroup > 0 {
-		if err := w.pw.Flush(); err != nil {
-			return 0, 0, fmt.Errorf("tabular: writing parquet: %w", err)
+	if w.aborted.Load() {
+		return 0, 0, fmt.Errorf("tabular: Close after Abort")
+	}
+	r := w.end()
+	if r.err != nil {
+		return 0, 0, r.err
+	}
+	return w.rows, r.bytes, nil
+}
+
+// Abort stops the writer without finishing the file, for error paths.
+// It may follow Close.
+func (w *BatchWriter) Abort() {
+	w.aborted.Store(true)
+	w.end()
+}
+
+// copyFrom makes b a copy of src (same schema).
+func (b *Batch) copyFrom(src *Batch) {
+	for i := range b.Vectors {
+		d, s := &b.Vectors[i], &src.Vectors[i]
+		if d.Nulls != nil {
+			d.Nulls = append(d.Nulls[:0], s.Nulls...)
 		}
-		w.groups++
+		d.Ints = append(d.Ints[:0], s.Ints...)
+		d.Floats = append(d.Floats[:0], s.Floats...)
+		d.Bools = append(d.Bools[:0], s.Bools...)
+		d.Bytes = append(d.Bytes[:0], s.Bytes...)
+		if d.Offsets != nil {
+			d.Offsets = append(d.Offsets[:0], s.Offsets...)
+		}
 	}
-	if err := w.pw.Close(); err != nil {
-		return 0, 0, fmt.Errorf("tabular: writing parquet: %w", err)
-	}
-	return w.rows, w.cw.n, nil
+	b.Len, b.bytes = src.Len, src.bytes
 }
 
 // NewBatch returns an empty batch for schema s, to fill with AppendRow.
