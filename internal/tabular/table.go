@@ -105,6 +105,7 @@ func (t *Table) WriteParquet(w io.Writer, order []int, o WriterOptions) (rows, b
 	}
 	return bw.Close()
 }
+
 // Select makes the reader produce only the named columns, in that order,
 // so pipelines that need three columns of a wide table decode three. Call
 // it before the first Next.
