@@ -39,7 +39,8 @@ type readColumn struct {
 	conv     conversion
 	optional bool // the file column may hold nulls
 	pages    parquet.Pages
-	values   parquet.ValueReader
+	values   parquet.ValueReader // the open page, read value by value
+	typed    typedPage           // or the open page, read in bulk
 }
 
 // NewReader opens a parquet file. Its schema is mapped onto granary types
@@ -152,11 +153,19 @@ func (r *Reader) project(target Schema) error {
 // Next returns the next batch of rows, or io.EOF after the last one. The
 // batch is reused by the following call.
 func (r *Reader) Next() (*Batch, error) {
-	r.batch.reset()
-	if err := r.fill(r.batch, batchRows); err != nil {
+	b := r.batch
+	b.reset()
+	if err := r.fill(b, min(batchRows, r.nextRows)); err != nil {
 		return nil, err
 	}
-	return r.batch, nil
+	// Keep batches near batchMaxBytes when values are large.
+	switch {
+	case b.bytes > batchMaxBytes && r.nextRows > 1:
+		r.nextRows /= 2
+	case b.bytes < batchMaxBytes/4 && r.nextRows < batchRows:
+		r.nextRows *= 2
+	}
+	return b, nil
 }
 
 // Close releases the pages held by the reader.
@@ -172,9 +181,11 @@ func (r *Reader) closeColumn(i int) {
 	if c.pages != nil {
 		c.pages.Close()
 	}
-	c.pages, c.values = nil, nil
+	c.pages, c.values, c.typed = nil, nil, typedPage{}
 }
 
+// fill appends up to maxRows rows (at most the rest of the row group) to
+// b, which may already hold rows.
 func (r *Reader) fill(b *Batch, maxRows int) error {
 	for r.rgLeft == 0 {
 		if r.rg == len(r.rowGroups) {
@@ -195,7 +206,7 @@ func (r *Reader) fill(b *Batch, maxRows int) error {
 			}
 		}
 	}
-	n := int(min(int64(min(maxRows, r.nextRows)), r.rgLeft))
+	n := int(min(int64(maxRows), r.rgLeft))
 	if cap(r.vals) < n {
 		r.vals = make([]parquet.Value, batchRows)
 	}
@@ -204,16 +215,9 @@ func (r *Reader) fill(b *Batch, maxRows int) error {
 			return err
 		}
 	}
-	b.Len = n
+	b.Len += n
 	r.rgLeft -= int64(n)
 	r.row += int64(n)
-	// Keep batches near batchMaxBytes when values are large.
-	switch {
-	case b.bytes > batchMaxBytes && r.nextRows > 1:
-		r.nextRows /= 2
-	case b.bytes < batchMaxBytes/4 && r.nextRows < batchRows:
-		r.nextRows *= 2
-	}
 	return nil
 }
 
@@ -226,7 +230,7 @@ func (r *Reader) readColumn(b *Batch, ci, n int) error {
 	v := &b.Vectors[ci]
 	got := 0
 	for got < n {
-		if c.values == nil {
+		if c.values == nil && !c.typed.open {
 			page, err := c.pages.ReadPage()
 			if err != nil {
 				if err == io.EOF {
@@ -234,7 +238,24 @@ func (r *Reader) readColumn(b *Batch, ci, n int) error {
 				}
 				return r.corrupt(err)
 			}
-			c.values = page.Values()
+			typed, err := openTypedPage(&c.typed, page, c.conv)
+			if err != nil {
+				return r.corrupt(fmt.Errorf("column %q: %w", r.schema.Columns[ci].Name, err))
+			}
+			if !typed {
+				c.values = page.Values()
+			}
+		}
+		if c.typed.open {
+			k, err := r.readTyped(b, v, ci, &c.typed, n-got, r.row+int64(got)+1)
+			if err != nil {
+				return err
+			}
+			got += k
+			if c.typed.row == c.typed.rows {
+				c.typed = typedPage{}
+			}
+			continue
 		}
 		k, err := c.values.ReadValues(r.vals[:n-got])
 		for j := range k {

@@ -38,7 +38,8 @@ func (t *Table) AppendRowWithInt(src *Batch, i int, cols []int, x int64) {
 // Batch views the table's rows as one batch (sharing memory).
 func (t *Table) Batch() *Batch { return t.batch }
 
-// AppendParquet reads a whole parquet file with the table's schema.
+// AppendParquet reads a whole parquet file with the table's schema,
+// straight into the table's columns.
 func (t *Table) AppendParquet(ctx context.Context, r io.ReaderAt, size int64) error {
 	pr, err := NewReader(r, size)
 	if err != nil {
@@ -48,23 +49,16 @@ func (t *Table) AppendParquet(ctx context.Context, r io.ReaderAt, size int64) er
 	if err := pr.project(t.schema); err != nil {
 		return err
 	}
-	all := make([]int, len(t.schema.Columns))
-	for i := range all {
-		all[i] = i
-	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		b, err := pr.Next()
+		err := pr.fill(t.batch, batchRows)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return err
-		}
-		for i := 0; i < b.Len; i++ {
-			t.batch.AppendRow(b, i, all)
 		}
 		if t.batch.bytes > maxTableBytes {
 			return fmt.Errorf("tabular: shard holds more than %d GiB of values; use more shards", maxTableBytes>>30)
