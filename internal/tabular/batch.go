@@ -1,5 +1,7 @@
 package tabular
 
+import "slices"
+
 // Batch is a set of rows stored column by column, in schema order. Batches
 // handed out by a Reader are reused: they are valid until the next call.
 type Batch struct {
@@ -182,3 +184,24 @@ func (b *Batch) AppendRange(col int, src *Vector, from, to int) {
 
 // EndRows counts n rows whose columns were appended with AppendRange.
 func (b *Batch) EndRows(n int) { b.Len += n }
+
+// reserve grows b's vectors so that n more rows fit without copying
+// (string bytes excepted: their size is not known ahead).
+func (b *Batch) reserve(n int) {
+	for i := range b.Vectors {
+		v := &b.Vectors[i]
+		if v.Nulls != nil {
+			v.Nulls = slices.Grow(v.Nulls, n)
+		}
+		switch v.Type {
+		case Int64, Timestamp:
+			v.Ints = slices.Grow(v.Ints, n)
+		case Float64:
+			v.Floats = slices.Grow(v.Floats, n)
+		case Bool:
+			v.Bools = slices.Grow(v.Bools, n)
+		case String:
+			v.Offsets = slices.Grow(v.Offsets, n)
+		}
+	}
+}

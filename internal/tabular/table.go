@@ -49,6 +49,7 @@ func (t *Table) AppendParquet(ctx context.Context, r io.ReaderAt, size int64) er
 	if err := pr.project(t.schema); err != nil {
 		return err
 	}
+	t.batch.reserve(int(min(pr.NumRows(), maxReserveRows)))
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -65,6 +66,10 @@ func (t *Table) AppendParquet(ctx context.Context, r io.ReaderAt, size int64) er
 		}
 	}
 }
+
+// maxReserveRows bounds what a file's footer can make AppendParquet
+// allocate ahead: a corrupt footer must not claim terabytes.
+const maxReserveRows = 64 << 20
 
 // maxTableBytes keeps string offsets (uint32) from wrapping, with room
 // for the batch in flight.

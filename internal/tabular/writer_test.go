@@ -59,8 +59,9 @@ func randomBatches(rng *rand.Rand, n int) []*Batch {
 }
 
 // sequentialParquet writes batches the way BatchWriter did before it
-// had a second stage: encode and flush on the caller's goroutine. It is
-// the reference for byte identity: version ids are digests of these bytes.
+// had a second stage and encoded columns in parallel: one column after
+// the other, on the caller's goroutine. It is the reference for byte
+// identity: version ids are digests of these bytes.
 func sequentialParquet(t *testing.T, batches []*Batch, groupRows int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -68,8 +69,10 @@ func sequentialParquet(t *testing.T, batches []*Batch, groupRows int) []byte {
 	var enc valueEncoder
 	inGroup := 0
 	for _, b := range batches {
-		if err := enc.write(pw, b); err != nil {
-			t.Fatal(err)
+		for ci := range b.Vectors {
+			if err := enc.column(0, pw.ColumnWriters()[ci], b, ci); err != nil {
+				t.Fatal(err)
+			}
 		}
 		inGroup += b.Len
 		if inGroup >= groupRows {

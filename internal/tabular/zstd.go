@@ -13,12 +13,15 @@ import (
 // default window, whose 16 MiB history buffer per encoder would dominate the
 // memory of a conversion although pages are a few hundred KiB.
 //
-// Each conversion owns one, so there is no shared state between
-// conversions; the mutex only guards against concurrent use.
+// Each file written owns one, so there is no shared state between files.
+// A file's columns may be compressed concurrently (see valueEncoder):
+// EncodeAll is safe for that, with up to encodeWorkers calls at once, and
+// its output does not depend on which of its encoders ran.
 type pageCodec struct {
-	mu  sync.Mutex
-	enc *zstd.Encoder
-	dec pqzstd.Codec // reading our own pages back is not on the hot path
+	once sync.Once
+	enc  *zstd.Encoder
+	err  error
+	dec  pqzstd.Codec // reading our own pages back is not on the hot path
 }
 
 const pageWindow = 1 << 20
@@ -28,21 +31,18 @@ func (c *pageCodec) String() string { return "ZSTD" }
 func (c *pageCodec) CompressionCodec() format.CompressionCodec { return format.Zstd }
 
 func (c *pageCodec) Encode(dst, src []byte) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.enc == nil {
-		enc, err := zstd.NewWriter(nil,
+	c.once.Do(func() {
+		c.enc, c.err = zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(zstd.SpeedDefault),
-			zstd.WithEncoderConcurrency(1),
+			zstd.WithEncoderConcurrency(encodeWorkers),
 			zstd.WithWindowSize(pageWindow),
 			zstd.WithLowerEncoderMem(true),
 			zstd.WithZeroFrames(true),
 			zstd.WithEncoderCRC(false),
 		)
-		if err != nil {
-			return dst, err
-		}
-		c.enc = enc
+	})
+	if c.err != nil {
+		return dst, c.err
 	}
 	return c.enc.EncodeAll(src, dst[:0]), nil
 }
