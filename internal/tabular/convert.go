@@ -388,45 +388,51 @@ func (e *valueEncoder) write(pw *parquet.Writer, b *Batch) error {
 
 // column writes column ci of b with worker w's value buffer.
 func (e *valueEncoder) column(w int, cw *parquet.ColumnWriter, b *Batch, ci int) error {
+	return encodeColumn(cw, b, ci, &e.vals[w])
+}
+
+// encodeColumn writes column ci of b to cw through *vals, a buffer kept
+// by the caller between batches.
+func encodeColumn(cw *parquet.ColumnWriter, b *Batch, ci int, vals *[]parquet.Value) error {
 	n := b.Len
-	if cap(e.vals[w]) < n {
-		e.vals[w] = make([]parquet.Value, n)
+	if cap(*vals) < n {
+		*vals = make([]parquet.Value, n)
 	}
 	v := &b.Vectors[ci]
-	vals := e.vals[w][:n]
+	vs := (*vals)[:n]
 	switch v.Type {
 	case Int64, Timestamp:
 		for i, x := range v.Ints[:n] {
-			vals[i] = parquet.Int64Value(x)
+			vs[i] = parquet.Int64Value(x)
 		}
 	case Float64:
 		for i, x := range v.Floats[:n] {
-			vals[i] = parquet.DoubleValue(x)
+			vs[i] = parquet.DoubleValue(x)
 		}
 	case Bool:
 		for i, x := range v.Bools[:n] {
-			vals[i] = parquet.BooleanValue(x)
+			vs[i] = parquet.BooleanValue(x)
 		}
 	case String:
 		for i := range n {
-			vals[i] = parquet.ByteArrayValue(v.StringBytes(i))
+			vs[i] = parquet.ByteArrayValue(v.StringBytes(i))
 		}
 	}
 	// Set* are the inlinable forms of Value.Level.
 	if v.Nulls != nil {
 		for i, null := range v.Nulls[:n] {
 			if null {
-				vals[i] = parquet.NullValue()
+				vs[i] = parquet.NullValue()
 			} else {
-				vals[i].SetDefinitionLevel(1)
+				vs[i].SetDefinitionLevel(1)
 			}
-			vals[i].SetColumnIndex(ci)
+			vs[i].SetColumnIndex(ci)
 		}
 	} else {
-		for i := range vals {
-			vals[i].SetColumnIndex(ci)
+		for i := range vs {
+			vs[i].SetColumnIndex(ci)
 		}
 	}
-	_, err := cw.WriteRowValues(vals)
+	_, err := cw.WriteRowValues(vs)
 	return err
 }

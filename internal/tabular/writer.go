@@ -3,6 +3,7 @@ package tabular
 import (
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 
 	"github.com/parquet-go/parquet-go"
@@ -60,8 +61,9 @@ type encodeResult struct {
 }
 
 // writerBatches is how many batches a writer holds: one being filled by
-// the caller, one being encoded, one queued.
-const writerBatches = 3
+// the caller, the others queued or being encoded (columns may be at
+// different batches).
+const writerBatches = 4
 
 // NewBatchWriter starts a parquet file with schema s on w.
 func NewBatchWriter(w io.Writer, s Schema, o WriterOptions) *BatchWriter {
@@ -83,26 +85,76 @@ func NewBatchWriter(w io.Writer, s Schema, o WriterOptions) *BatchWriter {
 	return bw
 }
 
-// encode is the writer's second stage: it owns the parquet writer.
+// encode is the writer's second stage: it owns the parquet writer and
+// hands every batch to one goroutine per column, which encode and
+// compress their column independently (parquet columns share nothing
+// until the row group is written). Each column sees the batches in order,
+// so the bytes do not depend on scheduling; the row group is written once
+// every column has encoded its last batch.
 func (w *BatchWriter) encode(cw *countingWriter, pw *parquet.Writer) {
-	var enc valueEncoder
-	var err error
-	pending := false
-	for sb := range w.work {
-		if err == nil && !w.aborted.Load() {
-			if err = enc.write(pw, sb.b); err == nil {
-				pending = true
-				if sb.endOfGroup {
-					err = pw.Flush()
-					pending = false
+	cols := pw.ColumnWriters()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		w.failed.Store(true)
+	}
+	groupDone := make(chan struct{}, len(cols))
+	queues := make([]chan *pipelinedBatch, len(cols))
+	for ci := range cols {
+		queues[ci] = make(chan *pipelinedBatch, writerBatches)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var vals []parquet.Value
+			for pb := range queues[ci] {
+				if !w.failed.Load() && !w.aborted.Load() {
+					if err := encodeColumn(cols[ci], pb.b, ci, &vals); err != nil {
+						fail(err)
+					}
+				}
+				end := pb.endOfGroup
+				if pb.pending.Add(-1) == 0 {
+					w.free <- pb.b
+				}
+				if end {
+					groupDone <- struct{}{}
 				}
 			}
-			if err != nil {
-				w.failed.Store(true)
+		}()
+	}
+	pending := false
+	for sb := range w.work {
+		pb := &pipelinedBatch{b: sb.b, endOfGroup: sb.endOfGroup}
+		pb.pending.Store(int32(len(cols)))
+		for _, q := range queues {
+			q <- pb
+		}
+		pending = true
+		if sb.endOfGroup {
+			for range cols {
+				<-groupDone
+			}
+			pending = false
+			if !w.failed.Load() && !w.aborted.Load() {
+				if err := pw.Flush(); err != nil {
+					fail(err)
+				}
 			}
 		}
-		w.free <- sb.b
 	}
+	for _, q := range queues {
+		close(q)
+	}
+	wg.Wait()
+	err := firstErr
 	if err == nil && !w.aborted.Load() {
 		if pending {
 			err = pw.Flush()
@@ -115,6 +167,14 @@ func (w *BatchWriter) encode(cw *countingWriter, pw *parquet.Writer) {
 		err = fmt.Errorf("tabular: writing parquet: %w", err)
 	}
 	w.done <- encodeResult{bytes: cw.n, err: err}
+}
+
+// pipelinedBatch is a batch on its way through the column goroutines; the
+// last one to finish with it returns it to the free list.
+type pipelinedBatch struct {
+	b          *Batch
+	endOfGroup bool
+	pending    atomic.Int32
 }
 
 // Write appends every row of b, which stays the caller's.
