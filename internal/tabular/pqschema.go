@@ -19,13 +19,13 @@ func ParquetSchema(s Schema) *parquet.Schema {
 		var n parquet.Node
 		switch c.Type {
 		case Int64:
-			n = parquet.Leaf(parquet.Int64Type)
+			n = parquet.Encoded(parquet.Leaf(parquet.Int64Type), &parquet.DeltaBinaryPacked)
 		case Float64:
 			n = parquet.Leaf(parquet.DoubleType)
 		case Bool:
 			n = parquet.Leaf(parquet.BooleanType)
 		case Timestamp:
-			n = parquet.Timestamp(parquet.Microsecond)
+			n = parquet.Encoded(parquet.Timestamp(parquet.Microsecond), &parquet.DeltaBinaryPacked)
 		default:
 			n = parquet.String()
 		}

@@ -13,7 +13,7 @@ import (
 type Codec uint8
 
 const (
-	// Zstd (level "default") is for everything that lands in a version:
+	// Zstd (see pageCodec) is for everything that lands in a version:
 	// view shards, training sets, imports. Version ids are digests of
 	// these bytes, so how they are compressed must not change.
 	Zstd Codec = iota

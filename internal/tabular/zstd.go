@@ -8,8 +8,9 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 )
 
-// pageCodec compresses parquet pages with zstd (level "default", about zstd
-// 3) using a window sized for pages. parquet-go's own codec keeps the 8 MiB
+// pageCodec compresses parquet pages with zstd (level "fastest", about
+// zstd 1; see the package documentation for why) using a window sized for
+// pages. parquet-go's own codec keeps the 8 MiB
 // default window, whose 16 MiB history buffer per encoder would dominate the
 // memory of a conversion although pages are a few hundred KiB.
 //
@@ -33,7 +34,7 @@ func (c *pageCodec) CompressionCodec() format.CompressionCodec { return format.Z
 func (c *pageCodec) Encode(dst, src []byte) ([]byte, error) {
 	c.once.Do(func() {
 		c.enc, c.err = zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.SpeedDefault),
+			zstd.WithEncoderLevel(zstd.SpeedFastest),
 			zstd.WithEncoderConcurrency(encodeWorkers),
 			zstd.WithWindowSize(pageWindow),
 			zstd.WithLowerEncoderMem(true),
