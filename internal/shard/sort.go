@@ -85,6 +85,18 @@ func SortShard(ctx context.Context, s tabular.Schema, parts []Input, keyCols []i
 // the row index as the last criterion makes an unstable O(n log n) sort
 // (pdqsort) give exactly the stable order.
 func sortIntKey(keys, ts []int64) []int {
+	if order, ok := countingIntKey(keys, ts); ok {
+		return order
+	}
+	if order, ok := radixIntKey(keys, ts); ok {
+		return order
+	}
+	return compareSortIntKey(keys, ts)
+}
+
+// compareSortIntKey is sortIntKey by comparisons, for inputs whose key and
+// time ranges do not fit radixIntKey.
+func compareSortIntKey(keys, ts []int64) []int {
 	type rec struct {
 		k, t int64
 		i    int
