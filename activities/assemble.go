@@ -61,7 +61,10 @@ func (a *Activities) Assemble(ctx context.Context, in AssembleInput) (AssembleRe
 		if err != nil {
 			return AssembleResult{}, toTemporal(err)
 		}
-		if err := r.Select(p.SpineSchema.Names()); err != nil {
+		if err := r.Select(p.SpineSchema.Names()); err == nil {
+			err = r.ReadAhead()
+		}
+		if err != nil {
 			r.Close()
 			return AssembleResult{}, toTemporal(err)
 		}

@@ -600,6 +600,9 @@ func assemble(ctx context.Context, spinePath string, joined []string, outputs []
 	if err := r.Select(spineSchema.Names()); err != nil {
 		return 0, 0, err
 	}
+	if err := r.ReadAhead(); err != nil {
+		return 0, 0, err
+	}
 	schema := tabular.Schema{Columns: append(append([]tabular.Column(nil), r.Schema().Columns...), outputs...)}
 	nSpine := len(spineSchema.Columns)
 	err = writeFile(out, func(w io.Writer) error {

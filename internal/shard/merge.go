@@ -61,6 +61,11 @@ func NewRowMerger(inputs []Input) (*RowMerger, error) {
 	m := &RowMerger{}
 	for _, in := range inputs {
 		r, err := tabular.NewReader(in.R, in.Size)
+		if err == nil {
+			if err = r.ReadAhead(); err != nil {
+				r.Close()
+			}
+		}
 		if err != nil {
 			m.Close()
 			return nil, err

@@ -72,6 +72,9 @@ func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOpti
 	if err := r.Select(o.Columns); err != nil {
 		return nil, st, err
 	}
+	if err := r.ReadAhead(); err != nil {
+		return nil, st, err
+	}
 	outSchema := outputSchema(r.Schema(), o)
 	all := make([]int, len(o.Columns))
 	for i := range all {

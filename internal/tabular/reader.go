@@ -25,6 +25,7 @@ type Reader struct {
 	nextRows  int   // rows to read into the next batch
 	vals      []parquet.Value
 	batch     *Batch
+	ahead     *readAhead // set by ReadAhead
 }
 
 type fileColumn struct {
@@ -153,7 +154,14 @@ func (r *Reader) project(target Schema) error {
 // Next returns the next batch of rows, or io.EOF after the last one. The
 // batch is reused by the following call.
 func (r *Reader) Next() (*Batch, error) {
-	b := r.batch
+	if r.ahead != nil {
+		return r.ahead.next()
+	}
+	return r.nextInto(r.batch)
+}
+
+// nextInto fills b with the next batch.
+func (r *Reader) nextInto(b *Batch) (*Batch, error) {
 	b.reset()
 	if err := r.fill(b, min(batchRows, r.nextRows)); err != nil {
 		return nil, err
@@ -170,6 +178,9 @@ func (r *Reader) Next() (*Batch, error) {
 
 // Close releases the pages held by the reader.
 func (r *Reader) Close() error {
+	if r.ahead != nil {
+		r.ahead.close()
+	}
 	for i := range r.cols {
 		r.closeColumn(i)
 	}

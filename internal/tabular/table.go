@@ -109,7 +109,7 @@ func (t *Table) WriteParquet(w io.Writer, order []int, o WriterOptions) (rows, b
 // so pipelines that need three columns of a wide table decode three. Call
 // it before the first Next.
 func (r *Reader) Select(names []string) error {
-	if r.rg > 0 {
+	if r.ahead != nil || r.rg > 0 {
 		return errors.New("tabular: Select after reading started")
 	}
 	var target Schema
