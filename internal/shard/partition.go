@@ -84,6 +84,9 @@ func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOpti
 		outSchema.Columns = append(outSchema.Columns, tabular.Column{Name: o.RowID, Type: tabular.Int64})
 	}
 	var pos int64
+	withID := o.RowID != ""
+	sel := make([][]int, o.Shards)   // per shard, the batch rows it takes
+	ids := make([][]int64, o.Shards) // and their row ids
 	writers := make([]*partWriter, o.Shards)
 	defer func() {
 		for _, w := range writers {
@@ -102,6 +105,10 @@ func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOpti
 		}
 		if err != nil {
 			return nil, st, err
+		}
+		// Route every row, then copy each shard's rows a column at a time.
+		for sh := range sel {
+			sel[sh], ids[sh] = sel[sh][:0], ids[sh][:0]
 		}
 		for i := 0; i < b.Len; i++ {
 			st.RowsIn++
@@ -122,21 +129,30 @@ func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOpti
 					continue
 				}
 			}
-			s := 0
+			sh := 0
 			if !null {
-				s = Of(KeyHash(b, o.KeyCols, i), o.Shards)
+				sh = Of(KeyHash(b, o.KeyCols, i), o.Shards)
 			}
-			w := writers[s]
-			if w == nil {
-				if w, err = newPartWriter(o.Dir, s, outSchema, o.RowGroupRows); err != nil {
-					return nil, st, err
-				}
-				writers[s] = w
-			}
-			if err := w.add(b, i, all, o.RowID != "", rowID); err != nil {
-				return nil, st, err
+			sel[sh] = append(sel[sh], i)
+			if withID {
+				ids[sh] = append(ids[sh], rowID)
 			}
 			st.RowsOut++
+		}
+		for sh, rows := range sel {
+			if len(rows) == 0 {
+				continue
+			}
+			w := writers[sh]
+			if w == nil {
+				if w, err = newPartWriter(o.Dir, sh, outSchema, o.RowGroupRows); err != nil {
+					return nil, st, err
+				}
+				writers[sh] = w
+			}
+			if err := w.add(b, rows, all, ids[sh]); err != nil {
+				return nil, st, err
+			}
 		}
 		if progress != nil {
 			progress(st.RowsIn)
@@ -198,20 +214,29 @@ func newPartWriter(dir string, shard int, s tabular.Schema, rowGroupRows int) (*
 	return &partWriter{shard: shard, f: f, bw: tabular.NewBatchWriter(f, s, tabular.WriterOptions{RowGroupRows: rowGroupRows, Codec: tabular.Uncompressed}), buf: tabular.NewBatch(s)}, nil
 }
 
-func (w *partWriter) add(b *tabular.Batch, i int, cols []int, withID bool, id int64) error {
-	if withID {
-		w.buf.AppendRowWithInt(b, i, cols, id)
-	} else {
-		w.buf.AppendRow(b, i, cols)
-	}
-	if w.buf.Full() {
-		if err := w.bw.Write(w.buf); err != nil {
-			return err
+// add appends rows of b (and their ids, when the parts carry row ids),
+// writing out the pending batch whenever it is full.
+func (w *partWriter) add(b *tabular.Batch, rows []int, cols []int, ids []int64) error {
+	for len(rows) > 0 {
+		k := min(len(rows), max(1, partBatchRows-w.buf.Len))
+		w.buf.AppendSelected(b, rows[:k], cols)
+		if len(ids) > 0 {
+			w.buf.AppendInts(len(cols), ids[:k])
+			ids = ids[k:]
 		}
-		w.buf.Reset()
+		rows = rows[k:]
+		if w.buf.Full() {
+			if err := w.bw.Write(w.buf); err != nil {
+				return err
+			}
+			w.buf.Reset()
+		}
 	}
 	return nil
 }
+
+// partBatchRows is the row bound of a part's pending batch (Batch.Full's).
+const partBatchRows = 4096
 
 func (w *partWriter) close() (Part, error) {
 	if w.buf.Len > 0 {

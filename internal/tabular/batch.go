@@ -205,3 +205,67 @@ func (b *Batch) reserve(n int) {
 		}
 	}
 }
+
+// appendSelected appends values sel of src to v, as AppendRow would for
+// each of those rows, one typed loop per column.
+func (v *Vector) appendSelected(b *Batch, src *Vector, sel []int) {
+	n := len(sel)
+	nulls := 0
+	switch {
+	case v.Nulls != nil && src.Nulls != nil:
+		for _, i := range sel {
+			null := src.Nulls[i]
+			v.Nulls = append(v.Nulls, null)
+			if null {
+				nulls++
+			}
+		}
+	case v.Nulls != nil:
+		v.Nulls = append(v.Nulls, make([]bool, n)...)
+	}
+	switch v.Type {
+	case Int64, Timestamp:
+		for _, i := range sel {
+			v.Ints = append(v.Ints, src.Ints[i])
+		}
+		b.bytes += int64(8*(n-nulls) + nulls)
+	case Float64:
+		for _, i := range sel {
+			v.Floats = append(v.Floats, src.Floats[i])
+		}
+		b.bytes += int64(8*(n-nulls) + nulls)
+	case Bool:
+		for _, i := range sel {
+			v.Bools = append(v.Bools, src.Bools[i])
+		}
+		b.bytes += int64(n)
+	case String:
+		before := len(v.Bytes)
+		for _, i := range sel {
+			v.Bytes = append(v.Bytes, src.Bytes[src.Offsets[i]:src.Offsets[i+1]]...)
+			v.Offsets = append(v.Offsets, uint32(len(v.Bytes)))
+		}
+		b.bytes += int64(len(v.Bytes)-before) + int64(4*(n-nulls)+nulls)
+	}
+}
+
+// AppendSelected appends rows sel of src to b, column j of b taking
+// column cols[j] of src: the same as AppendRow for each row of sel in
+// turn, a column at a time.
+func (b *Batch) AppendSelected(src *Batch, sel []int, cols []int) {
+	for j, c := range cols {
+		b.Vectors[j].appendSelected(b, &src.Vectors[c], sel)
+	}
+	b.Len += len(sel)
+}
+
+// AppendInts appends xs to column col (int64 or timestamp), for rows
+// being built column by column; see EndRows.
+func (b *Batch) AppendInts(col int, xs []int64) {
+	v := &b.Vectors[col]
+	if v.Nulls != nil {
+		v.Nulls = append(v.Nulls, make([]bool, len(xs))...)
+	}
+	v.Ints = append(v.Ints, xs...)
+	b.bytes += int64(8 * len(xs))
+}

@@ -76,7 +76,10 @@ const maxReserveRows = 64 << 20
 const maxTableBytes = 3 << 30
 
 // WriteParquet writes the rows in the given order (nil: table order) as
-// canonical parquet and returns the rows and bytes written.
+// canonical parquet and returns the rows and bytes written. Rows are
+// gathered a column at a time into batches cut as AppendRow would cut
+// them (batchRows rows or batchMaxBytes bytes), so the file is the same
+// however the table was filled.
 func (t *Table) WriteParquet(w io.Writer, order []int, o WriterOptions) (rows, bytes int64, err error) {
 	bw := NewBatchWriter(w, t.schema, o)
 	all := make([]int, len(t.schema.Columns))
@@ -84,25 +87,89 @@ func (t *Table) WriteParquet(w io.Writer, order []int, o WriterOptions) (rows, b
 		all[i] = i
 	}
 	n := t.Len()
+	var sel []int
 	for k := 0; k < n; {
 		out, err := bw.next()
 		if err != nil {
 			bw.Abort()
 			return 0, 0, err
 		}
-		for ; k < n && !out.full(batchRows); k++ {
-			i := k
-			if order != nil {
-				i = order[k]
+		end := t.batchEnd(order, k)
+		if order != nil {
+			out.AppendSelected(t.batch, order[k:end], all)
+		} else {
+			sel = sel[:0]
+			for i := k; i < end; i++ {
+				sel = append(sel, i)
 			}
-			out.AppendRow(t.batch, i, all)
+			out.AppendSelected(t.batch, sel, all)
 		}
+		k = end
 		if err := bw.submit(out); err != nil {
 			bw.Abort()
 			return 0, 0, err
 		}
 	}
 	return bw.Close()
+}
+
+// batchEnd is where the batch of rows order[k:] (or k: without an order)
+// ends: after batchRows rows, or after the row that reaches
+// batchMaxBytes, as appending row by row to a batch and stopping once it
+// is full would.
+func (t *Table) batchEnd(order []int, k int) int {
+	n := t.Len()
+	end := min(n, k+batchRows)
+	var fixed int64 // bytes of a row's fixed-width values
+	strs := 0
+	for i := range t.batch.Vectors {
+		switch t.batch.Vectors[i].Type {
+		case String:
+			strs++
+		case Bool:
+			fixed++
+		default:
+			fixed += 8
+		}
+	}
+	// A null counts 1 byte, less than its width, so for fixed-width rows
+	// this is an upper bound on the batch's bytes.
+	if strs == 0 && int64(end-k)*fixed < batchMaxBytes {
+		return end
+	}
+	var bytes int64
+	for j := k; j < end; j++ {
+		i := j
+		if order != nil {
+			i = order[j]
+		}
+		bytes += t.rowBytes(i)
+		if bytes >= batchMaxBytes {
+			return j + 1
+		}
+	}
+	return end
+}
+
+// rowBytes is what row i adds to a batch's byte count.
+func (t *Table) rowBytes(i int) int64 {
+	var n int64
+	for c := range t.batch.Vectors {
+		v := &t.batch.Vectors[c]
+		if v.Nulls != nil && v.Nulls[i] {
+			n++
+			continue
+		}
+		switch v.Type {
+		case String:
+			n += int64(v.Offsets[i+1]-v.Offsets[i]) + 4
+		case Bool:
+			n++
+		default:
+			n += 8
+		}
+	}
+	return n
 }
 
 // Select makes the reader produce only the named columns, in that order,

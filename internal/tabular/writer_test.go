@@ -233,3 +233,86 @@ func TestAppendRangeEqualsAppendRow(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendSelectedEqualsAppendRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 1))
+	src := randomBatches(rng, 1)[0]
+	strict := Schema{Columns: append([]Column(nil), writerTestSchema.Columns...)}
+	for i := range strict.Columns {
+		strict.Columns[i].Nullable = false
+	}
+	all := []int{0, 1, 2, 3, 4}
+	for _, s := range []Schema{writerTestSchema, strict} {
+		for range 30 {
+			sel := make([]int, rng.IntN(300))
+			for i := range sel {
+				sel[i] = rng.IntN(src.Len) // any order, repeats allowed
+			}
+			want, got := newBatch(s), newBatch(s)
+			for _, i := range sel {
+				want.AppendRow(src, i, all)
+			}
+			got.AppendSelected(src, sel, all)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("nullable=%v: AppendSelected differs from AppendRow", s.Columns[1].Nullable)
+			}
+		}
+	}
+}
+
+// TestWriteParquetCutsBatchesLikeAppendRow: WriteParquet gathers rows a
+// column at a time; its file must be the one that appending row by row
+// and writing each full batch gives, including when large strings end
+// batches on the byte bound before batchRows rows.
+func TestWriteParquetCutsBatchesLikeAppendRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 12))
+	table := NewTable(writerTestSchema)
+	big := bytes.Repeat([]byte("y"), 20000)
+	for _, b := range randomBatches(rng, 3) {
+		for i := range b.Len {
+			table.AppendRow(b, i, []int{0, 1, 2, 3, 4})
+			if rng.IntN(2) == 0 { // a large string every other row or so
+				table.batch.Vectors[4].Bytes = append(table.batch.Vectors[4].Bytes, big...)
+				table.batch.Vectors[4].Offsets[table.Len()] = uint32(len(table.batch.Vectors[4].Bytes))
+				table.batch.Vectors[4].Nulls[table.Len()-1] = false
+			}
+		}
+	}
+	order := rng.Perm(table.Len())
+	for _, ord := range [][]int{order, nil} {
+		var got bytes.Buffer
+		if _, _, err := table.WriteParquet(&got, ord, WriterOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		w := NewBatchWriter(&want, writerTestSchema, WriterOptions{})
+		out := newBatch(writerTestSchema)
+		batches := 0
+		for k := range table.Len() {
+			i := k
+			if ord != nil {
+				i = ord[k]
+			}
+			out.AppendRow(table.batch, i, []int{0, 1, 2, 3, 4})
+			if out.full(batchRows) {
+				if err := w.Write(out); err != nil {
+					t.Fatal(err)
+				}
+				out.reset()
+				batches++
+			}
+		}
+		if err := w.Write(out); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if batches <= table.Len()/batchRows {
+			t.Fatalf("the byte bound never cut a batch (%d batches for %d rows): the test does not test it", batches, table.Len())
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Fatalf("order=%v: WriteParquet wrote %d bytes, row by row gives %d", ord != nil, got.Len(), want.Len())
+		}
+	}
+}
