@@ -29,7 +29,7 @@ func (r *Result) WriteWithRowIDs(w io.Writer, schema tabular.Schema, rowIDs *tab
 		}
 		prev = id
 	}
-	bw := tabular.NewBatchWriter(w, schema, tabular.WriterOptions{Codec: tabular.Uncompressed})
+	bw := tabular.NewBatchWriter(w, schema, tabular.WriterOptions{Scratch: true})
 	batch := tabular.NewBatch(schema)
 	const chunk = 4096
 	for from := 0; from < r.Len; from += chunk {

@@ -211,7 +211,7 @@ func newPartWriter(dir string, shard int, s tabular.Schema, rowGroupRows int) (*
 	if rowGroupRows <= 0 {
 		rowGroupRows = 64 << 10
 	}
-	return &partWriter{shard: shard, f: f, bw: tabular.NewBatchWriter(f, s, tabular.WriterOptions{RowGroupRows: rowGroupRows, Codec: tabular.Uncompressed}), buf: tabular.NewBatch(s)}, nil
+	return &partWriter{shard: shard, f: f, bw: tabular.NewBatchWriter(f, s, tabular.WriterOptions{RowGroupRows: rowGroupRows, Scratch: true}), buf: tabular.NewBatch(s)}, nil
 }
 
 // add appends rows of b (and their ids, when the parts carry row ids),

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress"
 )
 
 // ConvertOptions configure Convert.
@@ -170,22 +169,25 @@ func pageBufferSize(columns int) int {
 }
 
 func newParquetWriter(w io.Writer, s Schema) *parquet.Writer {
-	return newParquetWriterCodec(w, s, Zstd)
+	return newParquetWriterOpts(w, s, false)
 }
 
-func newParquetWriterCodec(w io.Writer, s Schema, c Codec) *parquet.Writer {
-	var codec compress.Codec = &pageCodec{}
-	if c == Uncompressed {
-		codec = &parquet.Uncompressed
-	}
-	return parquet.NewWriter(w,
+func newParquetWriterOpts(w io.Writer, s Schema, scratch bool) *parquet.Writer {
+	opts := []parquet.WriterOption{
 		ParquetSchema(s),
 		parquet.PageBufferSize(pageBufferSize(len(s.Columns))),
-		parquet.Compression(codec),
+		parquet.Compression(&pageCodec{}),
 		// Fixed, rather than derived from the build info, so that the bytes
 		// do not depend on how the binary was built.
 		parquet.CreatedBy("granary", "1", "tabular"),
-	)
+	}
+	if scratch {
+		opts = append(opts, parquet.Compression(&parquet.Uncompressed))
+		for _, c := range s.Columns {
+			opts = append(opts, parquet.SkipPageBounds(c.Name))
+		}
+	}
+	return parquet.NewWriter(w, opts...)
 }
 
 type countingWriter struct {

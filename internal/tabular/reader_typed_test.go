@@ -17,10 +17,10 @@ import (
 // with what was written.
 func TestReaderRoundTripsWrittenBatches(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 4))
-	for _, codec := range []Codec{Zstd, Uncompressed} {
+	for _, scratch := range []bool{false, true} {
 		batches := randomBatches(rng, 10)
 		var buf bytes.Buffer
-		w := NewBatchWriter(&buf, writerTestSchema, WriterOptions{RowGroupRows: 7000, Codec: codec})
+		w := NewBatchWriter(&buf, writerTestSchema, WriterOptions{RowGroupRows: 7000, Scratch: scratch})
 		want := NewTable(writerTestSchema)
 		all := []int{0, 1, 2, 3, 4}
 		for _, b := range batches {
@@ -41,7 +41,7 @@ func TestReaderRoundTripsWrittenBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got.Batch().Vectors, want.Batch().Vectors) || got.Len() != want.Len() {
-			t.Fatalf("codec %d: AppendParquet read back different values (%d rows, wrote %d)", codec, got.Len(), want.Len())
+			t.Fatalf("scratch %v: AppendParquet read back different values (%d rows, wrote %d)", scratch, got.Len(), want.Len())
 		}
 
 		r, err := NewReader(bytes.NewReader(pq), int64(len(pq)))
@@ -60,7 +60,7 @@ func TestReaderRoundTripsWrittenBatches(t *testing.T) {
 		}
 		r.Close()
 		if !reflect.DeepEqual(next.Batch().Vectors, want.Batch().Vectors) {
-			t.Fatalf("codec %d: Next read back different values", codec)
+			t.Fatalf("scratch %v: Next read back different values", scratch)
 		}
 	}
 }

@@ -9,27 +9,18 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// Codec is the page compression of a file written by a BatchWriter.
-type Codec uint8
-
-const (
-	// Zstd (see pageCodec) is for everything that lands in a version:
-	// view shards, training sets, imports. Version ids are digests of
-	// these bytes, so how they are compressed must not change.
-	Zstd Codec = iota
-	// Uncompressed is for scratch files that the next step of the same
-	// workflow reads once and that no version refers to: partition parts
-	// and per-shard join results. Compressing them took most of the CPU of
-	// a build's partition step and a third of its assembly.
-	Uncompressed
-)
-
 // WriterOptions tune a BatchWriter.
 type WriterOptions struct {
 	// RowGroupRows cuts a row group every so many rows; <= 0 means
 	// DefaultRowGroupRows.
 	RowGroupRows int
-	Codec        Codec
+	// Scratch marks a file that the next step of the same workflow reads
+	// once and that no version refers to (partition parts, per-shard join
+	// results): it is written uncompressed and without page bounds
+	// (column-index min/max). Compressing them took most of the CPU of a
+	// build's partition step, and string bounds a tenth of an extraction.
+	// Everything that lands in a version is zstd-compressed with bounds.
+	Scratch bool
 }
 
 // BatchWriter writes batches to canonical parquet, cutting a row group
@@ -81,7 +72,7 @@ func NewBatchWriter(w io.Writer, s Schema, o WriterOptions) *BatchWriter {
 		bw.free <- newBatch(s)
 	}
 	cw := &countingWriter{w: w}
-	go bw.encode(cw, newParquetWriterCodec(cw, s, o.Codec))
+	go bw.encode(cw, newParquetWriterOpts(cw, s, o.Scratch))
 	return bw
 }
 

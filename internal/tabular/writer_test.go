@@ -122,15 +122,15 @@ func TestBatchWriterBytesMatchSequentialWriter(t *testing.T) {
 	}
 }
 
-func TestBatchWriterUncompressedRoundTrips(t *testing.T) {
+func TestBatchWriterScratchFilesRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	batches := randomBatches(rng, 4)
 	var zst, raw bytes.Buffer
 	for _, c := range []struct {
-		buf   *bytes.Buffer
-		codec Codec
-	}{{&zst, Zstd}, {&raw, Uncompressed}} {
-		w := NewBatchWriter(c.buf, writerTestSchema, WriterOptions{RowGroupRows: 3000, Codec: c.codec})
+		buf     *bytes.Buffer
+		scratch bool
+	}{{&zst, false}, {&raw, true}} {
+		w := NewBatchWriter(c.buf, writerTestSchema, WriterOptions{RowGroupRows: 3000, Scratch: c.scratch})
 		for _, b := range batches {
 			if err := w.Write(b); err != nil {
 				t.Fatal(err)
