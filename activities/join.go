@@ -27,7 +27,8 @@ func (a *Activities) JoinShard(ctx context.Context, in JoinShardInput) (JoinShar
 			return JoinShardResult{}, toTemporal(err)
 		}
 	}
-	events := tabular.NewTable(v.Schema)
+	eventSchema, keyCols, timeCol := pitjoin.NeededColumns(v.Schema, v.KeyCols, v.TimeCol, v.Features)
+	events := tabular.NewTable(eventSchema)
 	shardName := ShardName(in.Shard)
 	for _, f := range in.ViewFiles {
 		rr, err := l.BlobReaderAt(ctx, f.Digest)
@@ -47,7 +48,7 @@ func (a *Activities) JoinShard(ctx context.Context, in JoinShardInput) (JoinShar
 		Spine: spine, SpineTimeCol: keys,
 		Views: []pitjoin.ViewInput{{
 			Name: v.View, Features: v.Features, TTL: v.TTL, Events: events,
-			KeyCols: v.KeyCols, TimeCol: v.TimeCol, SpineKeyCols: spineKeyCols, Selected: v.Selected,
+			KeyCols: keyCols, TimeCol: timeCol, SpineKeyCols: spineKeyCols, Selected: v.Selected,
 		}},
 	})
 	if err != nil {

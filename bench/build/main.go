@@ -551,7 +551,8 @@ func joinShard(ctx context.Context, partSchema tabular.Schema, parts []shard.Par
 			return nil, err
 		}
 	}
-	events := tabular.NewTable(viewSchema)
+	eventSchema, keyCols, timeCol := pitjoin.NeededColumns(viewSchema, []int{0}, 1, feats)
+	events := tabular.NewTable(eventSchema)
 	if viewFile != "" {
 		if err := appendParquet(ctx, events, viewFile); err != nil {
 			return nil, err
@@ -560,7 +561,7 @@ func joinShard(ctx context.Context, partSchema tabular.Schema, parts []shard.Par
 	res, err := pitjoin.Join(ctx, pitjoin.Options{
 		Spine: spine, SpineTimeCol: 1,
 		Views: []pitjoin.ViewInput{{
-			Name: viewName, Features: feats, Events: events, KeyCols: []int{0}, TimeCol: 1, SpineKeyCols: []int{0},
+			Name: viewName, Features: feats, Events: events, KeyCols: keyCols, TimeCol: timeCol, SpineKeyCols: []int{0},
 		}},
 	})
 	if err != nil {

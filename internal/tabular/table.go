@@ -38,15 +38,17 @@ func (t *Table) AppendRowWithInt(src *Batch, i int, cols []int, x int64) {
 // Batch views the table's rows as one batch (sharing memory).
 func (t *Table) Batch() *Batch { return t.batch }
 
-// AppendParquet reads a whole parquet file with the table's schema,
-// straight into the table's columns.
+// AppendParquet reads the table's columns of a whole parquet file,
+// straight into the table's columns. The file must have those columns,
+// with the same types; it may have others, which are not read (a join
+// loads the three columns of a ten-column view it needs).
 func (t *Table) AppendParquet(ctx context.Context, r io.ReaderAt, size int64) error {
 	pr, err := NewReader(r, size)
 	if err != nil {
 		return err
 	}
 	defer pr.Close()
-	if err := pr.project(t.schema); err != nil {
+	if err := pr.selectSchema(t.schema); err != nil {
 		return err
 	}
 	t.batch.reserve(int(min(pr.NumRows(), maxReserveRows)))
@@ -170,6 +172,23 @@ func (t *Table) rowBytes(i int) int64 {
 		}
 	}
 	return n
+}
+
+// selectSchema makes the reader produce target's columns, which the file
+// must have with the same types (and may have more).
+func (r *Reader) selectSchema(target Schema) error {
+	if err := r.Select(target.Names()); err != nil {
+		return err
+	}
+	for i, c := range target.Columns {
+		if got := r.schema.Columns[i].Type; got != c.Type {
+			return &InputError{File: r.file, Column: c.Name,
+				Err: fmt.Errorf("is %s in the parquet file, but %s in the schema", got, c.Type)}
+		}
+	}
+	r.schema = target
+	r.batch = newBatch(target)
+	return nil
 }
 
 // Select makes the reader produce only the named columns, in that order,
