@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
@@ -218,12 +220,15 @@ func (r *Reader) fill(b *Batch, maxRows int) error {
 		}
 	}
 	n := int(min(int64(maxRows), r.rgLeft))
-	if cap(r.vals) < n {
-		r.vals = make([]parquet.Value, batchRows)
-	}
-	for i := range r.cols {
-		if err := r.readColumn(b, i, n); err != nil {
+	if n >= parallelReadRows && len(r.cols) > 1 && runtime.GOMAXPROCS(0) > 1 {
+		if err := r.readColumnsParallel(b, n); err != nil {
 			return err
+		}
+	} else {
+		for i := range r.cols {
+			if err := r.readColumn(b, i, n, &r.vals); err != nil {
+				return err
+			}
 		}
 	}
 	b.Len += n
@@ -236,7 +241,45 @@ func (r *Reader) corrupt(err error) error {
 	return &InputError{File: r.file, Err: fmt.Errorf("corrupt parquet file: %w", err)}
 }
 
-func (r *Reader) readColumn(b *Batch, ci, n int) error {
+// parallelReadRows is the size of a read worth a goroutine per column:
+// tables load whole row groups (DefaultRowGroupRows) at a time.
+const parallelReadRows = 16 << 10
+
+// readColumnsParallel reads n rows of every column, one goroutine per
+// column: parquet column chunks are independent, and decoding them is
+// most of the time a table load takes. Each goroutine appends to its own
+// vector and counts bytes in a shadow batch; the first error in column
+// order is returned, as reading them one by one would.
+func (r *Reader) readColumnsParallel(b *Batch, n int) error {
+	errs := make([]error, len(r.cols))
+	shadows := make([]Batch, len(r.cols))
+	var wg sync.WaitGroup
+	for i := range r.cols {
+		shadows[i].Vectors = b.Vectors
+		wg.Go(func() {
+			var vals []parquet.Value
+			errs[i] = r.readColumn(&shadows[i], i, n, &vals)
+		})
+	}
+	wg.Wait()
+	for i := range shadows {
+		b.bytes += shadows[i].bytes
+	}
+	return firstError(errs)
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readColumn appends n rows of column ci to b. vals is scratch for pages
+// read value by value.
+func (r *Reader) readColumn(b *Batch, ci, n int, vals *[]parquet.Value) error {
 	c := &r.cols[ci]
 	v := &b.Vectors[ci]
 	got := 0
@@ -268,9 +311,12 @@ func (r *Reader) readColumn(b *Batch, ci, n int) error {
 			}
 			continue
 		}
-		k, err := c.values.ReadValues(r.vals[:n-got])
+		if len(*vals) == 0 {
+			*vals = make([]parquet.Value, batchRows)
+		}
+		k, err := c.values.ReadValues((*vals)[:min(n-got, len(*vals))])
 		for j := range k {
-			if err := r.appendValue(b, v, ci, r.row+int64(got+j)+1, &r.vals[j]); err != nil {
+			if err := r.appendValue(b, v, ci, r.row+int64(got+j)+1, &(*vals)[j]); err != nil {
 				return err
 			}
 		}

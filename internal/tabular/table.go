@@ -2,6 +2,7 @@ package tabular
 
 import (
 	"context"
+	"math"
 	"errors"
 	"fmt"
 	"io"
@@ -56,7 +57,8 @@ func (t *Table) AppendParquet(ctx context.Context, r io.ReaderAt, size int64) er
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := pr.fill(t.batch, batchRows)
+		// A whole row group per call: its columns decode in parallel.
+		err := pr.fill(t.batch, math.MaxInt32)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
