@@ -45,6 +45,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // route wraps a handler with auth, panic recovery (a bug answers 500, it
 // never takes the server down), the error mapping and metrics.
 func (s *Server) route(name string, auth bool, h handlerFunc) http.Handler {
+	rm := s.metrics.routes[name]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		status := http.StatusOK
@@ -56,7 +57,7 @@ func (s *Server) route(name string, auth bool, h handlerFunc) http.Handler {
 				s.log.Error("panic serving request", "route", name, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 				status = writeError(w, fmt.Errorf("panic: %v", p))
 			}
-			s.metrics.record(name, status, time.Since(start).Seconds())
+			rm.record(status, time.Since(start).Seconds())
 		}()
 		var err error
 		if auth && !s.authorized(r) {
@@ -75,14 +76,20 @@ func (s *Server) route(name string, auth bool, h handlerFunc) http.Handler {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
+// jsonContentType is shared by every response: net/http only reads the
+// header values it is given.
+var jsonContentType = []string{"application/json"}
+
 func writeJSON(w http.ResponseWriter, version string, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	// Keys are already canonical, so plain map stores spare Set's
+	// canonicalisation and a slice per header.
+	h["Content-Type"] = jsonContentType
 	// A known length spares net/http chunked encoding for bodies over
 	// its 2 KiB buffer (every batch answer).
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	if version != "" {
-		h.Set(VersionHeader, version)
+		h[VersionHeader] = []string{version}
 	}
 	w.Write(body)
 }
