@@ -36,7 +36,9 @@
 # reads answers without parsing them into typed values), RATES (none;
 # e.g. "2000 5000 10000": also single lookups in an open loop at those
 # requests/s, 16 workers, MAX_SECONDS/2 each), CHECK_N (1000), MAX_FOREIGN (10),
-# RETRIES (1), QUIET_WAIT (60 s), PROFILE (0), GRANARY_SRC (head|tree).
+# RETRIES (1), QUIET_WAIT (60 s), PROFILE (0), PIN (0; 1: server on CPU 0,
+# load generator on CPU 1, results in serve-ENTITIES-pinned/), GRANARY_SRC
+# (head|tree).
 # Results: bench/out/serve-ENTITIES/ (or serve-smoke/): summary.md,
 # summary.json and the raw JSON of every process.
 set -euo pipefail
@@ -72,6 +74,7 @@ MAX_FOREIGN=${MAX_FOREIGN:-10}
 RETRIES=${RETRIES:-1}
 QUIET_WAIT=${QUIET_WAIT:-$d_quiet}
 PROFILE=${PROFILE:-0}
+PIN=${PIN:-0}
 
 OUT=bench/out
 BIN=$OUT/servebench
@@ -79,6 +82,16 @@ DATA=$OUT/serve/data-$ENTITIES-$FEATURES-s$SEED-$SHARDS
 if [[ $SMOKE == 1 ]]; then RES=$OUT/serve-smoke; else RES=$OUT/serve-$ENTITIES; fi
 [[ $DECODE == 1 ]] || RES=$RES-nodecode
 [[ $REDIS_CMD == hmget ]] || RES=$RES-$REDIS_CMD
+[[ $PIN == 1 ]] && RES=$RES-pinned
+# PIN=1: the server under test (granary's, or redis-server) on CPU 0 and
+# the load generator on CPU 1, as a client on another machine would be;
+# by default all three processes share both CPUs.
+SRV_PIN=() LOAD_PIN=()
+if [[ $PIN == 1 ]]; then
+  command -v taskset >/dev/null || die "PIN=1 needs taskset (util-linux)"
+  (($(nproc) >= 2)) || die "PIN=1 needs two CPUs"
+  SRV_PIN=(taskset -c 0) LOAD_PIN=(taskset -c 1)
+fi
 mkdir -p "$RES" "$OUT/serve"
 rm -f "$RES"/*.json "$RES"/*.err "$RES"/*.log "$RES"/*.md "$RES"/*.prof "$RES"/*.txt
 
@@ -174,7 +187,7 @@ REDIS=127.0.0.1:$RPORT
 log "granary server on $GRANARY (loading the index)"
 pprof=()
 [[ $PROFILE == 1 ]] && pprof=(-pprof "127.0.0.1:$PPORT")
-"$BIN" server -dir "$DATA" -addr "127.0.0.1:$GPORT" -token "$TOKEN" "${pprof[@]}" >"$RES/server.json" 2>"$RES/server.log" &
+"${SRV_PIN[@]}" "$BIN" server -dir "$DATA" -addr "127.0.0.1:$GPORT" -token "$TOKEN" "${pprof[@]}" >"$RES/server.json" 2>"$RES/server.log" &
 SERVER_PID=$!
 for _ in $(seq 600); do
   grep -q '"loaded"' "$RES/server.json" 2>/dev/null && break
@@ -185,7 +198,7 @@ grep -q '"loaded"' "$RES/server.json" || die "granary server did not load in 300
 log "index loaded in $(json_num "$RES/server.json" load_s) s, RSS $(json_num "$RES/server.json" rss_before_kib) -> $(json_num "$RES/server.json" rss_after_kib) KiB"
 
 log "redis-server $(redis-server --version | grep -o 'v=[^ ]*') on $REDIS"
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+"${SRV_PIN[@]}" redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
   --logfile "$ROOT/$RES/redis.log" --dir "$ROOT/$RES" &
 REDIS_PID=$!
 for _ in $(seq 100); do
@@ -213,7 +226,7 @@ cell() { # target mode conc [rate]
   while :; do
     wait_quiet
     rc=0
-    timeout --signal=KILL $((MAX_SECONDS * 3 + 60)) "$BIN" load -dir "$DATA" -target "$target" -addr "$addr" -token "$TOKEN" \
+    timeout --signal=KILL $((MAX_SECONDS * 3 + 60)) "${LOAD_PIN[@]}" "$BIN" load -dir "$DATA" -target "$target" -addr "$addr" -token "$TOKEN" \
       -mode "$mode" -conc "$conc" -requests "$n" -warmup "$warm" -duration "${MAX_SECONDS}s" -miss "$MISS" \
       -rate "$rate" -redis-cmd "$REDIS_CMD" -decode="$([[ $DECODE == 1 ]] && echo true || echo false)" -server-pid "$pid" >"$RES/$label.json" 2>"$RES/$label.err" || rc=$?
     if ((rc != 0)); then
@@ -275,7 +288,7 @@ done
 SERVER_PID='' REDIS_PID=
 
 echo
-"$BIN" report -res "$RES" -dir "$DATA" -granary "$VERSION" -load-start "$LOAD_START"
+"$BIN" report -res "$RES" -dir "$DATA" -granary "$VERSION" -load-start "$LOAD_START" -pinned="$([[ $PIN == 1 ]] && echo true || echo false)"
 echo
 log "results in $RES (summary.md, summary.json)"
 exit $FAILED

@@ -17,6 +17,7 @@ import (
 type summary struct {
 	Date       string         `json:"date"`
 	Machine    string         `json:"machine"`
+	Pinned     bool           `json:"pinned"` // server on CPU 0, load generator on CPU 1
 	Granary    string         `json:"granary"`
 	LoadStart  string         `json:"load_at_start"`
 	Meta       *meta          `json:"data"`
@@ -39,6 +40,7 @@ func runReport(args []string) error {
 	dir := fs.String("dir", "", "data directory written by gen")
 	version := fs.String("granary", "", "granary version built")
 	loadStart := fs.String("load-start", "", "load average at the start")
+	pinned := fs.Bool("pinned", false, "the server ran on CPU 0 and the load generator on CPU 1")
 	fs.Parse(args)
 	var s summary
 	var err error
@@ -58,7 +60,7 @@ func runReport(args []string) error {
 	}
 	s.Date = when.UTC().Format("2006-01-02 15:04 UTC")
 	s.Machine = machine()
-	s.Granary, s.LoadStart = *version, *loadStart
+	s.Granary, s.LoadStart, s.Pinned = *version, *loadStart, *pinned
 	for _, line := range jsonLines(filepath.Join(*res, "server.json")) {
 		switch {
 		case bytes.Contains(line, []byte(`"loaded"`)):
@@ -114,6 +116,9 @@ func runReport(args []string) error {
 	w := func(format string, a ...any) { fmt.Fprintf(&md, format, a...) }
 	m := s.Meta
 	w("Machine: %s. %s. granary %s. Load average at start: %s.\n\n", s.Machine, s.Date, s.Granary, s.LoadStart)
+	if s.Pinned {
+		w("**Pinned** (PIN=1): the server under test (granary's, or redis-server) ran on CPU 0 and the load generator on CPU 1 (taskset), so the client's work does not compete with the server's, as with a client on another machine.\n\n")
+	}
 	w("Data: %s entities x %d features (%s), %d shards, seed %d; 1%% of looked-up ids absent.", commas(int64(m.Entities)), m.Features, typeMix(m), m.Shards, m.Seed)
 	if s.Redis != nil {
 		w(" Redis %s, %s hashes.", s.Redis.Version, s.Redis.Encoding)
