@@ -169,25 +169,14 @@ func pageBufferSize(columns int) int {
 }
 
 func newParquetWriter(w io.Writer, s Schema) *parquet.Writer {
-	return newParquetWriterOpts(w, s, false)
-}
-
-func newParquetWriterOpts(w io.Writer, s Schema, scratch bool) *parquet.Writer {
-	opts := []parquet.WriterOption{
+	return parquet.NewWriter(w,
 		ParquetSchema(s),
 		parquet.PageBufferSize(pageBufferSize(len(s.Columns))),
 		parquet.Compression(&pageCodec{}),
 		// Fixed, rather than derived from the build info, so that the bytes
 		// do not depend on how the binary was built.
 		parquet.CreatedBy("granary", "1", "tabular"),
-	}
-	if scratch {
-		opts = append(opts, parquet.Compression(&parquet.Uncompressed))
-		for _, c := range s.Columns {
-			opts = append(opts, parquet.SkipPageBounds(c.Name))
-		}
-	}
-	return parquet.NewWriter(w, opts...)
+	)
 }
 
 type countingWriter struct {

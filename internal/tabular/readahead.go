@@ -27,7 +27,7 @@ const readAheadBatches = 3
 // goroutine. Call it after Select and before the first Next; Close stops
 // the goroutine. Batches stay valid until the following Next, as before.
 func (r *Reader) ReadAhead() error {
-	if r.ahead != nil || r.rg > 0 {
+	if r.ahead != nil || r.started() {
 		return errors.New("tabular: ReadAhead after reading started")
 	}
 	a := &readAhead{

@@ -28,6 +28,7 @@ type Reader struct {
 	vals      []parquet.Value
 	batch     *Batch
 	ahead     *readAhead // set by ReadAhead
+	spill     *spillFile // the file is a spill file, not parquet
 }
 
 type fileColumn struct {
@@ -64,8 +65,11 @@ func openParquet(r io.ReaderAt, size int64, file string) (*Reader, error) {
 		return nil, bad("not a parquet file: %d bytes is too small", size)
 	}
 	var head, tail [8]byte
-	if _, err := r.ReadAt(head[:4], 0); err != nil {
+	if _, err := r.ReadAt(head[:], 0); err != nil && !(errors.Is(err, io.EOF) && size < 8) {
 		return nil, err
+	}
+	if isSpill(head[:]) {
+		return openSpillReader(r, size, file)
 	}
 	if _, err := r.ReadAt(tail[:], size-8); err != nil {
 		return nil, err
@@ -127,7 +131,20 @@ func openParquet(r io.ReaderAt, size int64, file string) (*Reader, error) {
 func (r *Reader) Schema() Schema { return r.schema }
 
 // NumRows returns the number of rows in the file according to its footer.
-func (r *Reader) NumRows() int64 { return r.f.NumRows() }
+func (r *Reader) NumRows() int64 {
+	if r.spill != nil {
+		return r.spill.rows
+	}
+	return r.f.NumRows()
+}
+
+// started reports whether rows were read already.
+func (r *Reader) started() bool {
+	if r.spill != nil {
+		return r.spill.read > 0
+	}
+	return r.rg > 0
+}
 
 // project makes the reader produce target's columns, in target's order. The
 // file must have exactly those columns, with the same types.
@@ -200,6 +217,9 @@ func (r *Reader) closeColumn(i int) {
 // fill appends up to maxRows rows (at most the rest of the row group) to
 // b, which may already hold rows.
 func (r *Reader) fill(b *Batch, maxRows int) error {
+	if r.spill != nil {
+		return r.fillSpill(b)
+	}
 	for r.rgLeft == 0 {
 		if r.rg == len(r.rowGroups) {
 			return io.EOF

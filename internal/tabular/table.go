@@ -197,7 +197,7 @@ func (r *Reader) selectSchema(target Schema) error {
 // so pipelines that need three columns of a wide table decode three. Call
 // it before the first Next.
 func (r *Reader) Select(names []string) error {
-	if r.ahead != nil || r.rg > 0 {
+	if r.ahead != nil || r.started() {
 		return errors.New("tabular: Select after reading started")
 	}
 	var target Schema

@@ -16,10 +16,8 @@ type WriterOptions struct {
 	RowGroupRows int
 	// Scratch marks a file that the next step of the same workflow reads
 	// once and that no version refers to (partition parts, per-shard join
-	// results): it is written uncompressed and without page bounds
-	// (column-index min/max). Compressing them took most of the CPU of a
-	// build's partition step, and string bounds a tenth of an extraction.
-	// Everything that lands in a version is zstd-compressed with bounds.
+	// results): it is written in the spill format (see spill.go), not
+	// parquet. Everything that lands in a version is canonical parquet.
 	Scratch bool
 }
 
@@ -72,7 +70,11 @@ func NewBatchWriter(w io.Writer, s Schema, o WriterOptions) *BatchWriter {
 		bw.free <- newBatch(s)
 	}
 	cw := &countingWriter{w: w}
-	go bw.encode(cw, newParquetWriterOpts(cw, s, o.Scratch))
+	if o.Scratch {
+		go bw.encodeSpill(cw)
+	} else {
+		go bw.encode(cw, newParquetWriter(cw, s))
+	}
 	return bw
 }
 
@@ -156,6 +158,30 @@ func (w *BatchWriter) encode(cw *countingWriter, pw *parquet.Writer) {
 	}
 	if err != nil {
 		err = fmt.Errorf("tabular: writing parquet: %w", err)
+	}
+	w.done <- encodeResult{bytes: cw.n, err: err}
+}
+
+// encodeSpill is encode for scratch files: each batch becomes a spill
+// block (see spill.go).
+func (w *BatchWriter) encodeSpill(cw *countingWriter) {
+	sw, err := newSpillWriter(cw, w.schema)
+	if err != nil {
+		w.failed.Store(true)
+	}
+	for sb := range w.work {
+		if err == nil && !w.aborted.Load() {
+			if err = sw.writeBatch(sb.b); err != nil {
+				w.failed.Store(true)
+			}
+		}
+		w.free <- sb.b
+	}
+	if err == nil && !w.aborted.Load() {
+		err = sw.close()
+	}
+	if err != nil {
+		err = fmt.Errorf("tabular: writing a spill file: %w", err)
 	}
 	w.done <- encodeResult{bytes: cw.n, err: err}
 }
