@@ -3,10 +3,10 @@ package serving
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sort"
-	"maps"
 	"strconv"
 	"strings"
 	"sync/atomic"

@@ -2,10 +2,10 @@ package tabular
 
 import (
 	"context"
-	"math"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 )
 
 // Table holds all rows of one shard in memory, column by column, so they
