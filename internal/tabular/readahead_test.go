@@ -12,18 +12,7 @@ import (
 )
 
 func writeTestFile(t *testing.T, batches []*Batch) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := NewBatchWriter(&buf, writerTestSchema, WriterOptions{RowGroupRows: 5000})
-	for _, b := range batches {
-		if err := w.Write(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, _, err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return writeBatches(t, batches, WriterOptions{RowGroupRows: 5000})
 }
 
 func readTable(t *testing.T, pq []byte, ahead bool) (*Table, error) {

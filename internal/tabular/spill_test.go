@@ -12,18 +12,7 @@ import (
 )
 
 func writeSpill(t testing.TB, batches []*Batch) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := NewBatchWriter(&buf, writerTestSchema, WriterOptions{Scratch: true})
-	for _, b := range batches {
-		if err := w.Write(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, _, err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return writeBatches(t, batches, WriterOptions{Scratch: true})
 }
 
 // TestSpillRoundTripsAndProjects: a scratch file reads back exactly what

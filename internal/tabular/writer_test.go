@@ -19,6 +19,31 @@ var writerTestSchema = Schema{Columns: []Column{
 	{Name: "s", Type: String, Nullable: true},
 }}
 
+// nonNullable is s with every column not nullable.
+func nonNullable(s Schema) Schema {
+	out := Schema{Columns: append([]Column(nil), s.Columns...)}
+	for i := range out.Columns {
+		out.Columns[i].Nullable = false
+	}
+	return out
+}
+
+// writeBatches writes batches (writerTestSchema) with options o.
+func writeBatches(t testing.TB, batches []*Batch, o WriterOptions) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := NewBatchWriter(&buf, writerTestSchema, o)
+	for _, b := range batches {
+		if err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 // randomBatches makes n batches of random rows (nulls, empty and long
 // strings) for writerTestSchema.
 func randomBatches(rng *rand.Rand, n int) []*Batch {
@@ -203,10 +228,7 @@ func TestAppendRangeEqualsAppendRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	src := randomBatches(rng, 1)[0]
 	// A non-nullable copy of the schema takes nulls as zero values.
-	strict := Schema{Columns: append([]Column(nil), writerTestSchema.Columns...)}
-	for i := range strict.Columns {
-		strict.Columns[i].Nullable = false
-	}
+	strict := nonNullable(writerTestSchema)
 	all := []int{0, 1, 2, 3, 4}
 	for _, s := range []Schema{writerTestSchema, strict} {
 		for range 50 {
@@ -237,10 +259,7 @@ func TestAppendRangeEqualsAppendRow(t *testing.T) {
 func TestAppendSelectedEqualsAppendRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 1))
 	src := randomBatches(rng, 1)[0]
-	strict := Schema{Columns: append([]Column(nil), writerTestSchema.Columns...)}
-	for i := range strict.Columns {
-		strict.Columns[i].Nullable = false
-	}
+	strict := nonNullable(writerTestSchema)
 	all := []int{0, 1, 2, 3, 4}
 	for _, s := range []Schema{writerTestSchema, strict} {
 		for range 30 {
