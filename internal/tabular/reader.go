@@ -65,7 +65,7 @@ func openParquet(r io.ReaderAt, size int64, file string) (*Reader, error) {
 		return nil, bad("not a parquet file: %d bytes is too small", size)
 	}
 	var head, tail [8]byte
-	if _, err := r.ReadAt(head[:], 0); err != nil && !(errors.Is(err, io.EOF) && size < 8) {
+	if _, err := r.ReadAt(head[:], 0); err != nil {
 		return nil, err
 	}
 	if isSpill(head[:]) {
