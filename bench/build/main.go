@@ -364,10 +364,12 @@ func run(ctx context.Context, kase string, feats []features.Feature, dir, out st
 	}
 	defer os.RemoveAll(work)
 
-	// The view: the events' columns, key and time non-nullable.
-	viewSchema := tabular.Schema{Columns: append([]tabular.Column(nil), eventSchema.Columns...)}
-	viewSchema.Columns[0].Nullable, viewSchema.Columns[1].Nullable = false, false
-	keyCols, timeCol := []int{0}, 1
+	// The view holds what ExtractFeatures keeps (features.Spec.ViewColumns):
+	// the key, the time and the columns the features aggregate, in source
+	// order; key and time non-nullable.
+	viewSchema, keyCols, timeCol := pitjoin.NeededColumns(eventSchema, []int{0}, 1, feats)
+	viewSchema.Columns = append([]tabular.Column(nil), viewSchema.Columns...)
+	viewSchema.Columns[keyCols[0]].Nullable, viewSchema.Columns[timeCol].Nullable = false, false
 
 	// 1. Extraction of the view (no filter).
 	viewFiles := make([]string, shards)
