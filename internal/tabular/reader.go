@@ -265,20 +265,28 @@ func (r *Reader) corrupt(err error) error {
 // tables load whole row groups (DefaultRowGroupRows) at a time.
 const parallelReadRows = 16 << 10
 
-// readColumnsParallel reads n rows of every column, one goroutine per
-// column: parquet column chunks are independent, and decoding them is
-// most of the time a table load takes. Each goroutine appends to its own
-// vector and counts bytes in a shadow batch; the first error in column
-// order is returned, as reading them one by one would.
+// readColumnsParallel reads n rows of every column on a few goroutines:
+// parquet column chunks are independent, and decoding them is most of
+// the time a table load takes. Each goroutine appends to its own columns'
+// vectors and counts bytes in a shadow batch; the first error in column
+// order is returned, as reading them one by one would (an error stops
+// only its goroutine's later columns, which come after it in order).
 func (r *Reader) readColumnsParallel(b *Batch, n int) error {
 	errs := make([]error, len(r.cols))
-	shadows := make([]Batch, len(r.cols))
+	// Column i goes to worker i % workers: a few goroutines however wide
+	// the file.
+	workers := min(len(r.cols), max(2, 2*runtime.GOMAXPROCS(0)))
+	shadows := make([]Batch, workers)
 	var wg sync.WaitGroup
-	for i := range r.cols {
-		shadows[i].Vectors = b.Vectors
+	for wi := range workers {
+		shadows[wi].Vectors = b.Vectors
 		wg.Go(func() {
 			var vals []parquet.Value
-			errs[i] = r.readColumn(&shadows[i], i, n, &vals)
+			for i := wi; i < len(r.cols); i += workers {
+				if errs[i] = r.readColumn(&shadows[wi], i, n, &vals); errs[i] != nil {
+					return
+				}
+			}
 		})
 	}
 	wg.Wait()

@@ -3,6 +3,7 @@ package tabular
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -79,9 +80,9 @@ func NewBatchWriter(w io.Writer, s Schema, o WriterOptions) *BatchWriter {
 }
 
 // encode is the writer's second stage: it owns the parquet writer and
-// hands every batch to one goroutine per column, which encode and
-// compress their column independently (parquet columns share nothing
-// until the row group is written). Each column sees the batches in order,
+// hands every batch to a few goroutines that each encode and compress
+// their share of the columns (parquet columns share nothing until the row
+// group is written). Each column sees the batches in order,
 // so the bytes do not depend on scheduling; the row group is written once
 // every column has encoded its last batch.
 func (w *BatchWriter) encode(cw *countingWriter, pw *parquet.Writer) {
@@ -99,16 +100,22 @@ func (w *BatchWriter) encode(cw *countingWriter, pw *parquet.Writer) {
 		mu.Unlock()
 		w.failed.Store(true)
 	}
-	groupDone := make(chan struct{}, len(cols))
-	queues := make([]chan *pipelinedBatch, len(cols))
-	for ci := range cols {
-		queues[ci] = make(chan *pipelinedBatch, writerBatches)
+	// Column ci belongs to worker ci % workers: a wide table gets a few
+	// goroutines, not one per column.
+	workers := min(len(cols), max(2, 2*runtime.GOMAXPROCS(0)))
+	groupDone := make(chan struct{}, workers)
+	queues := make([]chan *pipelinedBatch, workers)
+	for wi := range workers {
+		queues[wi] = make(chan *pipelinedBatch, writerBatches)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var vals []parquet.Value
-			for pb := range queues[ci] {
-				if !w.failed.Load() && !w.aborted.Load() {
+			for pb := range queues[wi] {
+				for ci := wi; ci < len(cols); ci += workers {
+					if w.failed.Load() || w.aborted.Load() {
+						break
+					}
 					if err := encodeColumn(cols[ci], pb.b, ci, &vals); err != nil {
 						fail(err)
 					}
@@ -126,13 +133,13 @@ func (w *BatchWriter) encode(cw *countingWriter, pw *parquet.Writer) {
 	pending := false
 	for sb := range w.work {
 		pb := &pipelinedBatch{b: sb.b, endOfGroup: sb.endOfGroup}
-		pb.pending.Store(int32(len(cols)))
+		pb.pending.Store(int32(workers))
 		for _, q := range queues {
 			q <- pb
 		}
 		pending = true
 		if sb.endOfGroup {
-			for range cols {
+			for range workers {
 				<-groupDone
 			}
 			pending = false
