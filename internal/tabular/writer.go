@@ -43,6 +43,7 @@ type BatchWriter struct {
 	aborted  atomic.Bool // Abort: the encoder skips the remaining work
 	ended    bool
 	result   encodeResult
+	made     int // batches made so far, at most writerBatches
 }
 
 type encodeResult struct {
@@ -66,9 +67,6 @@ func NewBatchWriter(w io.Writer, s Schema, o WriterOptions) *BatchWriter {
 		free:     make(chan *Batch, writerBatches),
 		work:     make(chan stagedBatch, writerBatches),
 		done:     make(chan encodeResult, 1),
-	}
-	for range writerBatches {
-		bw.free <- newBatch(s)
 	}
 	cw := &countingWriter{w: w}
 	if o.Scratch {
@@ -225,7 +223,18 @@ func (w *BatchWriter) next() (*Batch, error) {
 	if w.failed.Load() {
 		return nil, w.end().err
 	}
-	b := <-w.free
+	// Batches are made when first needed: a partition writes to hundreds
+	// of shard files, most of which never have more than one in flight.
+	var b *Batch
+	select {
+	case b = <-w.free:
+	default:
+		if w.made < writerBatches {
+			w.made++
+			return newBatch(w.schema), nil
+		}
+		b = <-w.free
+	}
 	b.reset()
 	return b, nil
 }
