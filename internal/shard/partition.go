@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"sync"
 
 	"github.com/granaryml/granary/internal/tabular"
 )
@@ -57,18 +59,155 @@ type PartitionStats struct {
 	Filtered     int64 // rejected by the filter
 }
 
-// Partition streams a parquet source into per-shard part files. Memory is
-// one source batch plus one pending batch per shard.
+// Partition streams a parquet source into per-shard part files. A source
+// of several row groups is split into contiguous ranges of row groups,
+// partitioned at once on up to GOMAXPROCS goroutines; the parts come back
+// in source order (range by range), so a shard's parts, read in the order
+// returned, hold its rows in source order, and row ids are positions in
+// the whole file, as when one goroutine reads it all. Memory is one
+// source batch plus one pending batch per shard, per range.
 func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOptions, progress func(rows int64)) ([]Part, PartitionStats, error) {
-	var st PartitionStats
 	if o.Shards <= 0 {
-		return nil, st, fmt.Errorf("shard: %d shards", o.Shards)
+		return nil, PartitionStats{}, fmt.Errorf("shard: %d shards", o.Shards)
 	}
+	r, err := tabular.NewReader(src, size)
+	if err != nil {
+		return nil, PartitionStats{}, err
+	}
+	ranges := splitRowGroups(r.RowGroupRows(), runtime.GOMAXPROCS(0))
+	r.Close()
+	if len(ranges) <= 1 {
+		return partitionRange(ctx, src, size, o, rowGroupRange{to: -1}, progress)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		total int64
+	)
+	report := func(delta int64) {
+		if progress == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		total += delta
+		progress(total)
+	}
+	type result struct {
+		parts []Part
+		st    PartitionStats
+		err   error
+	}
+	results := make([]result, len(ranges))
+	var wg sync.WaitGroup
+	for i, rg := range ranges {
+		wg.Go(func() {
+			ro := o
+			ro.RowIDBase = o.RowIDBase + rg.rowsBefore
+			var seen int64
+			parts, st, err := partitionRange(ctx, src, size, ro, rg, func(rows int64) {
+				report(rows - seen)
+				seen = rows
+			})
+			if err != nil {
+				cancel() // the other ranges stop too
+			}
+			results[i] = result{parts, st, err}
+		})
+	}
+	wg.Wait()
+	removeAll := func() {
+		for _, res := range results {
+			for _, p := range res.parts {
+				os.Remove(p.Path)
+			}
+		}
+	}
+	var parts []Part
+	var st PartitionStats
+	// The error that stopped the others, rather than their cancellation.
+	for _, res := range results {
+		if res.err != nil && !errors.Is(res.err, context.Canceled) {
+			removeAll()
+			return nil, st, res.err
+		}
+	}
+	for _, res := range results {
+		if res.err != nil { // cancelled by the caller
+			removeAll()
+			return nil, st, res.err
+		}
+		parts = append(parts, res.parts...)
+		st.RowsIn += res.st.RowsIn
+		st.RowsOut += res.st.RowsOut
+		st.DroppedNulls += res.st.DroppedNulls
+		st.Filtered += res.st.Filtered
+	}
+	return parts, st, nil
+}
+
+// rowGroupRange is row groups [from, to) of a file (to < 0: all), after
+// rowsBefore rows.
+type rowGroupRange struct {
+	from, to   int
+	rowsBefore int64
+}
+
+// splitRowGroups cuts a file's row groups into at most n contiguous
+// ranges of about equal rows: each cut goes to the row-group boundary
+// nearest its ideal place. nil when there is nothing to split.
+func splitRowGroups(groups []int64, n int) []rowGroupRange {
+	n = min(n, len(groups))
+	if n <= 1 {
+		return nil
+	}
+	before := make([]int64, len(groups)+1) // rows before group i
+	for i, g := range groups {
+		before[i+1] = before[i] + g
+	}
+	total := before[len(groups)]
+	var out []rowGroupRange
+	cur := rowGroupRange{}
+	for k := 1; k < n; k++ {
+		target := total * int64(k) / int64(n)
+		best := -1
+		for j := cur.from + 1; j < len(groups); j++ {
+			if best < 0 || abs64(before[j]-target) < abs64(before[best]-target) {
+				best = j
+			}
+		}
+		if best < 0 {
+			break
+		}
+		cur.to = best
+		out = append(out, cur)
+		cur = rowGroupRange{from: best, rowsBefore: before[best]}
+	}
+	cur.to = len(groups)
+	return append(out, cur)
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// partitionRange partitions row groups rg of the source.
+func partitionRange(ctx context.Context, src io.ReaderAt, size int64, o PartitionOptions, rg rowGroupRange, progress func(rows int64)) ([]Part, PartitionStats, error) {
+	var st PartitionStats
 	r, err := tabular.NewReader(src, size)
 	if err != nil {
 		return nil, st, err
 	}
 	defer r.Close()
+	if rg.to >= 0 {
+		if err := r.LimitRowGroups(rg.from, rg.to); err != nil {
+			return nil, st, err
+		}
+	}
 	if err := r.Select(o.Columns); err != nil {
 		return nil, st, err
 	}

@@ -22,6 +22,8 @@ type Reader struct {
 	cols      []readColumn // one per schema column
 	rowGroups []parquet.RowGroup
 	rg        int   // next row group to open
+	rgEnd     int   // row groups from rgEnd on are not read (LimitRowGroups)
+	began     bool  // reading has started
 	rgLeft    int64 // rows left in the open row group
 	row       int64 // rows delivered so far
 	nextRows  int   // rows to read into the next batch
@@ -112,6 +114,7 @@ func openParquet(r io.ReaderAt, size int64, file string) (*Reader, error) {
 		return nil, bad("%d columns, more than the %d supported", len(pr.fileCols), maxColumns)
 	}
 	pr.rowGroups = f.RowGroups()
+	pr.rgEnd = len(pr.rowGroups)
 	for _, rg := range pr.rowGroups {
 		if rg.NumRows() < 0 || len(rg.ColumnChunks()) != len(pr.fileCols) {
 			return nil, bad("corrupt parquet file: inconsistent row group metadata")
@@ -139,11 +142,41 @@ func (r *Reader) NumRows() int64 {
 }
 
 // started reports whether rows were read already.
-func (r *Reader) started() bool {
+func (r *Reader) started() bool { return r.began }
+
+// RowGroupRows returns the rows of each row group of a parquet file (nil
+// for a spill file).
+func (r *Reader) RowGroupRows() []int64 {
 	if r.spill != nil {
-		return r.spill.read > 0
+		return nil
 	}
-	return r.rg > 0
+	out := make([]int64, len(r.rowGroups))
+	for i, g := range r.rowGroups {
+		out[i] = g.NumRows()
+	}
+	return out
+}
+
+// LimitRowGroups makes the reader read row groups [from, to) only, so that
+// ranges of one file can be read at once by several readers. Row numbers
+// in errors still count from the start of the file. Call it before
+// reading.
+func (r *Reader) LimitRowGroups(from, to int) error {
+	if r.spill != nil {
+		return errors.New("tabular: a spill file has no row groups")
+	}
+	if r.ahead != nil || r.started() {
+		return errors.New("tabular: LimitRowGroups after reading started")
+	}
+	if from < 0 || to > len(r.rowGroups) || from > to {
+		return fmt.Errorf("tabular: row groups [%d, %d) of %d", from, to, len(r.rowGroups))
+	}
+	r.row = 0
+	for _, g := range r.rowGroups[:from] {
+		r.row += g.NumRows()
+	}
+	r.rg, r.rgEnd = from, to
+	return nil
 }
 
 // project makes the reader produce target's columns, in target's order. The
@@ -217,11 +250,12 @@ func (r *Reader) closeColumn(i int) {
 // fill appends up to maxRows rows (at most the rest of the row group) to
 // b, which may already hold rows.
 func (r *Reader) fill(b *Batch, maxRows int) error {
+	r.began = true
 	if r.spill != nil {
 		return r.fillSpill(b)
 	}
 	for r.rgLeft == 0 {
-		if r.rg == len(r.rowGroups) {
+		if r.rg >= r.rgEnd {
 			return io.EOF
 		}
 		rg := r.rowGroups[r.rg]
