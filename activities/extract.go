@@ -129,7 +129,7 @@ func (a *Activities) PartitionSourceFile(ctx context.Context, in PartitionInput)
 	if err != nil {
 		return PartitionResult{}, toTemporal(err)
 	}
-	var filter shard.RowFilter
+	var filter shard.FilterMaker
 	if p.Filter != "" {
 		if filter, err = shard.CompileFilter(p.Filter, p.Schema); err != nil {
 			return PartitionResult{}, toTemporal(err)

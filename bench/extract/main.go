@@ -254,7 +254,7 @@ func run(ctx context.Context, in, out string, shards, jobs int, filterExpr strin
 	viewSchema.Columns[0].Nullable = false
 	viewSchema.Columns[1].Nullable = false
 
-	var filter shard.RowFilter
+	var filter shard.FilterMaker
 	if filterExpr != "" {
 		if filter, err = shard.CompileFilter(filterExpr, viewSchema); err != nil {
 			return nil, err

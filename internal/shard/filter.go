@@ -18,11 +18,12 @@ func ColumnTypes(s tabular.Schema) map[string]features.ColumnType {
 	return out
 }
 
-// CompileFilter compiles a source filter expression into a RowFilter over
-// batches with schema s. One evaluator and one value slice are reused for
-// every row, so filtering 10M rows allocates nothing per row but the boxed
-// values.
-func CompileFilter(expr string, s tabular.Schema) (RowFilter, error) {
+// CompileFilter compiles a source filter expression into a FilterMaker
+// over batches with schema s. Each RowFilter it makes reuses one evaluator
+// and one value slice for every row, so filtering 10M rows allocates
+// nothing per row but the boxed values; that state is why each goroutine
+// needs its own.
+func CompileFilter(expr string, s tabular.Schema) (FilterMaker, error) {
 	f, err := features.CompileFilter(expr, ColumnTypes(s))
 	if err != nil {
 		return nil, fmt.Errorf("filter %q: %w", expr, err)
@@ -34,13 +35,15 @@ func CompileFilter(expr string, s tabular.Schema) (RowFilter, error) {
 			return nil, fmt.Errorf("%w: filter %q reads column %q that extraction did not select", features.ErrInvalidSpec, expr, c)
 		}
 	}
-	ev := f.Evaluator()
-	values := make([]any, len(cols))
-	return func(b *tabular.Batch, i int) (bool, error) {
-		for j, c := range idx {
-			values[j] = cellValue(&b.Vectors[c], i)
+	return func() RowFilter {
+		ev := f.Evaluator()
+		values := make([]any, len(cols))
+		return func(b *tabular.Batch, i int) (bool, error) {
+			for j, c := range idx {
+				values[j] = cellValue(&b.Vectors[c], i)
+			}
+			return ev.Eval(values)
 		}
-		return ev.Eval(values)
 	}, nil
 }
 

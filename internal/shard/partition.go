@@ -13,8 +13,13 @@ import (
 )
 
 // RowFilter decides whether row i of a batch (read with the source
-// columns) is kept.
+// columns) is kept. It may keep scratch state, so each goroutine gets its
+// own (see FilterMaker).
 type RowFilter func(b *tabular.Batch, i int) (bool, error)
+
+// FilterMaker makes a RowFilter for one goroutine: Partition calls it once
+// per range of the source it reads at once.
+type FilterMaker func() RowFilter
 
 // PartitionOptions describe one map step: read a source file, keep the
 // rows that pass, split them by key hash into shard part files.
@@ -26,7 +31,7 @@ type PartitionOptions struct {
 	// timestamp cannot be placed in time or on an entity and are dropped.
 	KeyCols []int
 	TimeCol int
-	Filter  RowFilter
+	Filter  FilterMaker
 	Shards  int
 	Dir     string // where part files are written
 	// RowGroupRows bounds part files' row groups; parts are re-read whole
@@ -222,6 +227,10 @@ func partitionRange(ctx context.Context, src io.ReaderAt, size int64, o Partitio
 	if o.RowID != "" {
 		outSchema.Columns = append(outSchema.Columns, tabular.Column{Name: o.RowID, Type: tabular.Int64})
 	}
+	var filter RowFilter
+	if o.Filter != nil {
+		filter = o.Filter()
+	}
 	var pos int64
 	withID := o.RowID != ""
 	sel := make([][]int, o.Shards)   // per shard, the batch rows it takes
@@ -258,8 +267,8 @@ func partitionRange(ctx context.Context, src io.ReaderAt, size int64, o Partitio
 				st.DroppedNulls++
 				continue
 			}
-			if o.Filter != nil {
-				keep, err := o.Filter(b, i)
+			if filter != nil {
+				keep, err := filter(b, i)
 				if err != nil {
 					return nil, st, err
 				}

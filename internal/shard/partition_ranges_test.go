@@ -94,8 +94,18 @@ func shardRows(t *testing.T, src []byte, o shard.PartitionOptions) (map[int][][]
 // goroutine reads the whole file.
 func TestPartitionOfRowGroupRangesEqualsOneReader(t *testing.T) {
 	src := multiGroupSource(t, 9000, 700)
+	// A compiled filter keeps scratch state: each range must get its own
+	// (the race detector and the stats tell).
+	filter, err := shard.CompileFilter("amount > 100 && seq % 7 != 3", tabular.Schema{Columns: []tabular.Column{
+		{Name: "user_id", Type: tabular.Int64, Nullable: true}, {Name: "ts", Type: tabular.Int64},
+		{Name: "seq", Type: tabular.Int64}, {Name: "amount", Type: tabular.Float64, Nullable: true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, o := range []shard.PartitionOptions{
 		{Columns: []string{"user_id", "ts", "seq", "amount"}, KeyCols: []int{0}, TimeCol: 1, Shards: 5},
+		{Columns: []string{"user_id", "ts", "seq", "amount"}, KeyCols: []int{0}, TimeCol: 1, Shards: 4, Filter: filter},
 		{Columns: []string{"user_id", "ts", "seq"}, KeyCols: []int{0}, TimeCol: 1, Shards: 3, RowID: "__row", RowIDBase: 1 << 40, KeepNulls: true},
 	} {
 		prev := runtime.GOMAXPROCS(1)
@@ -125,11 +135,13 @@ func TestPartitionRangeErrorStopsAllAndRemovesParts(t *testing.T) {
 	boom := errors.New("bad value")
 	_, _, err := shard.Partition(t.Context(), bytes.NewReader(src), int64(len(src)), shard.PartitionOptions{
 		Columns: []string{"user_id", "ts", "seq"}, KeyCols: []int{0}, TimeCol: 1, Shards: 4, Dir: dir,
-		Filter: func(b *tabular.Batch, i int) (bool, error) {
-			if b.Vectors[2].Ints[i] == 8000 {
-				return false, boom
+		Filter: func() shard.RowFilter {
+			return func(b *tabular.Batch, i int) (bool, error) {
+				if b.Vectors[2].Ints[i] == 8000 {
+					return false, boom
+				}
+				return true, nil
 			}
-			return true, nil
 		},
 	}, nil)
 	if !errors.Is(err, boom) {

@@ -124,7 +124,7 @@ func TestPartitionDropsNullKeysAndAppliesFilter(t *testing.T) {
 	src = buf.Bytes()
 	positive := func(b *tabular.Batch, i int) (bool, error) { return b.Vectors[3].Floats[i] > 0, nil }
 	_, st, err := shard.Partition(t.Context(), bytes.NewReader(src), int64(len(src)), shard.PartitionOptions{
-		Columns: []string{"user_id", "ts", "seq", "amount"}, KeyCols: []int{0}, TimeCol: 1, Shards: 2, Dir: t.TempDir(), Filter: positive,
+		Columns: []string{"user_id", "ts", "seq", "amount"}, KeyCols: []int{0}, TimeCol: 1, Shards: 2, Dir: t.TempDir(), Filter: func() shard.RowFilter { return positive },
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -282,10 +282,11 @@ func TestCompileFilterDropsRowsAndRejectsUnknownColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := readStrings(t, buf.Bytes())
-	f, err := shard.CompileFilter(`amount > 0 && ts < date("2024-01-02")`, schema)
+	newFilter, err := shard.CompileFilter(`amount > 0 && ts < date("2024-01-02")`, schema)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := newFilter()
 	var kept []bool
 	for i := 0; i < b.Len; i++ {
 		ok, err := f(b, i)
