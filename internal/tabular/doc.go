@@ -96,10 +96,11 @@
 // compressed pages of one row group (RowGroupRows, RowGroupBytes) and
 // bounded per-column state (statistics sketches and samples, one page buffer
 // in parquet-go), never the whole input: converting 10M rows of an 8-column
-// CSV peaks at about 50 MB RSS. Two goroutines form a pipeline, reading and
-// parsing (with statistics) on one, encoding and compressing on the other;
-// batches pass through them in order, so scheduling cannot change the
-// output.
+// CSV peaks at about 50 MB RSS. Two stages form a pipeline, reading and
+// parsing (with statistics) on one goroutine, encoding and compressing on
+// the other (which splits each batch's columns over two goroutines);
+// batches pass through them in order and every column sees its values in
+// the same calls, so scheduling cannot change the output.
 //
 // # Errors
 //
