@@ -31,15 +31,22 @@ func (r *Result) WriteWithRowIDs(w io.Writer, schema tabular.Schema, rowIDs *tab
 	}
 	bw := tabular.NewBatchWriter(w, schema, tabular.WriterOptions{Scratch: true})
 	batch := tabular.NewBatch(schema)
+	// One source batch holding (row id, features) column by column, so
+	// each written batch is a gather of consecutive rows.
+	src := &tabular.Batch{Len: r.Len, Vectors: append([]tabular.Vector{*rowIDs}, r.Vectors...)}
+	cols := make([]int, len(src.Vectors))
+	for i := range cols {
+		cols[i] = i
+	}
 	const chunk = 4096
+	sel := make([]int, 0, chunk)
 	for from := 0; from < r.Len; from += chunk {
-		to := min(from+chunk, r.Len)
-		batch.Reset()
-		batch.AppendRange(0, rowIDs, from, to)
-		for k := range r.Vectors {
-			batch.AppendRange(1+k, &r.Vectors[k], from, to)
+		sel = sel[:0]
+		for i := from; i < min(from+chunk, r.Len); i++ {
+			sel = append(sel, i)
 		}
-		batch.EndRows(to - from)
+		batch.Reset()
+		batch.AppendSelected(src, sel, cols)
 		if err := bw.Write(batch); err != nil {
 			bw.Abort()
 			return 0, err

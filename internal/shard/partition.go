@@ -79,10 +79,13 @@ func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOpti
 	if err != nil {
 		return nil, PartitionStats{}, err
 	}
+	defer r.Close()
+	if err := r.Select(o.Columns); err != nil {
+		return nil, PartitionStats{}, err
+	}
 	ranges := splitRowGroups(r.RowGroupRows(), runtime.GOMAXPROCS(0))
-	r.Close()
 	if len(ranges) <= 1 {
-		return partitionRange(ctx, src, size, o, rowGroupRange{to: -1}, progress)
+		return partitionRange(ctx, r, o, progress)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -111,14 +114,17 @@ func Partition(ctx context.Context, src io.ReaderAt, size int64, o PartitionOpti
 			ro := o
 			ro.RowIDBase = o.RowIDBase + rg.rowsBefore
 			var seen int64
-			parts, st, err := partitionRange(ctx, src, size, ro, rg, func(rows int64) {
-				report(rows - seen)
-				seen = rows
-			})
-			if err != nil {
+			res := &results[i]
+			rr, err := r.RowGroupRange(rg.from, rg.to)
+			if err == nil {
+				res.parts, res.st, err = partitionRange(ctx, rr, ro, func(rows int64) {
+					report(rows - seen)
+					seen = rows
+				})
+			}
+			if res.err = err; err != nil {
 				cancel() // the other ranges stop too
 			}
-			results[i] = result{parts, st, err}
 		})
 	}
 	wg.Wait()
@@ -200,22 +206,11 @@ func abs64(x int64) int64 {
 	return x
 }
 
-// partitionRange partitions row groups rg of the source.
-func partitionRange(ctx context.Context, src io.ReaderAt, size int64, o PartitionOptions, rg rowGroupRange, progress func(rows int64)) ([]Part, PartitionStats, error) {
+// partitionRange partitions what r (unread, o.Columns selected) reads:
+// the whole source or one range of its row groups. It closes r.
+func partitionRange(ctx context.Context, r *tabular.Reader, o PartitionOptions, progress func(rows int64)) ([]Part, PartitionStats, error) {
 	var st PartitionStats
-	r, err := tabular.NewReader(src, size)
-	if err != nil {
-		return nil, st, err
-	}
 	defer r.Close()
-	if rg.to >= 0 {
-		if err := r.LimitRowGroups(rg.from, rg.to); err != nil {
-			return nil, st, err
-		}
-	}
-	if err := r.Select(o.Columns); err != nil {
-		return nil, st, err
-	}
 	if err := r.ReadAhead(); err != nil {
 		return nil, st, err
 	}

@@ -138,53 +138,6 @@ func (v *Vector) appendString(b *Batch, s []byte) {
 	b.bytes += int64(len(s)) + 4
 }
 
-// appendRange appends values [from, to) of src to v, as that many
-// AppendRow calls would (a null into a non-nullable vector becomes the
-// zero value), in one copy per slice.
-func (v *Vector) appendRange(b *Batch, src *Vector, from, to int) {
-	n := to - from
-	nulls := 0
-	switch {
-	case v.Nulls != nil && src.Nulls != nil:
-		v.Nulls = append(v.Nulls, src.Nulls[from:to]...)
-		for _, null := range src.Nulls[from:to] {
-			if null {
-				nulls++
-			}
-		}
-	case v.Nulls != nil:
-		v.Nulls = append(v.Nulls, make([]bool, n)...)
-	}
-	switch v.Type {
-	case Int64, Timestamp:
-		v.Ints = append(v.Ints, src.Ints[from:to]...)
-		b.bytes += int64(8*(n-nulls) + nulls)
-	case Float64:
-		v.Floats = append(v.Floats, src.Floats[from:to]...)
-		b.bytes += int64(8*(n-nulls) + nulls)
-	case Bool:
-		v.Bools = append(v.Bools, src.Bools[from:to]...)
-		b.bytes += int64(n)
-	case String:
-		lo, hi := src.Offsets[from], src.Offsets[to]
-		shift := uint32(len(v.Bytes)) - lo
-		v.Bytes = append(v.Bytes, src.Bytes[lo:hi]...)
-		for _, o := range src.Offsets[from+1 : to+1] {
-			v.Offsets = append(v.Offsets, o+shift)
-		}
-		b.bytes += int64(hi-lo) + int64(4*(n-nulls)+nulls)
-	}
-}
-
-// AppendRange appends values [from, to) of src to column col; rows built
-// column by column end with EndRows.
-func (b *Batch) AppendRange(col int, src *Vector, from, to int) {
-	b.Vectors[col].appendRange(b, src, from, to)
-}
-
-// EndRows counts n rows whose columns were appended with AppendRange.
-func (b *Batch) EndRows(n int) { b.Len += n }
-
 // reserve grows b's vectors so that n more rows fit without copying
 // (string bytes excepted: their size is not known ahead).
 func (b *Batch) reserve(n int) {
@@ -260,7 +213,7 @@ func (b *Batch) AppendSelected(src *Batch, sel []int, cols []int) {
 }
 
 // AppendInts appends xs to column col (int64 or timestamp), for rows
-// being built column by column; see EndRows.
+// being built column by column: the caller counts them in Len.
 func (b *Batch) AppendInts(col int, xs []int64) {
 	v := &b.Vectors[col]
 	if v.Nulls != nil {

@@ -22,7 +22,7 @@ type Reader struct {
 	cols      []readColumn // one per schema column
 	rowGroups []parquet.RowGroup
 	rg        int   // next row group to open
-	rgEnd     int   // row groups from rgEnd on are not read (LimitRowGroups)
+	rgEnd     int   // row groups from rgEnd on are not read (RowGroupRange)
 	began     bool  // reading has started
 	rgLeft    int64 // rows left in the open row group
 	row       int64 // rows delivered so far
@@ -157,26 +157,28 @@ func (r *Reader) RowGroupRows() []int64 {
 	return out
 }
 
-// LimitRowGroups makes the reader read row groups [from, to) only, so that
-// ranges of one file can be read at once by several readers. Row numbers
-// in errors still count from the start of the file. Call it before
-// reading.
-func (r *Reader) LimitRowGroups(from, to int) error {
+// RowGroupRange returns a reader of row groups [from, to) of the same
+// file, with the same columns as r. It shares what opening the file
+// parsed and checked (footer, page headers), so ranges of one file can be
+// read at once without opening it again; r must stay open while it is in
+// use. Row numbers in errors still count from the start of the file.
+func (r *Reader) RowGroupRange(from, to int) (*Reader, error) {
 	if r.spill != nil {
-		return errors.New("tabular: a spill file has no row groups")
-	}
-	if r.ahead != nil || r.started() {
-		return errors.New("tabular: LimitRowGroups after reading started")
+		return nil, errors.New("tabular: a spill file has no row groups")
 	}
 	if from < 0 || to > len(r.rowGroups) || from > to {
-		return fmt.Errorf("tabular: row groups [%d, %d) of %d", from, to, len(r.rowGroups))
+		return nil, fmt.Errorf("tabular: row groups [%d, %d) of %d", from, to, len(r.rowGroups))
 	}
-	r.row = 0
+	nr := &Reader{file: r.file, f: r.f, fileCols: r.fileCols, rowGroups: r.rowGroups, nextRows: batchRows, rg: from, rgEnd: to}
 	for _, g := range r.rowGroups[:from] {
-		r.row += g.NumRows()
+		nr.row += g.NumRows()
 	}
-	r.rg, r.rgEnd = from, to
-	return nil
+	nr.schema, nr.batch = r.schema, newBatch(r.schema)
+	nr.cols = make([]readColumn, len(r.cols))
+	for i, c := range r.cols {
+		nr.cols[i] = readColumn{leaf: c.leaf, conv: c.conv, optional: c.optional}
+	}
+	return nr, nil
 }
 
 // project makes the reader produce target's columns, in target's order. The

@@ -224,38 +224,6 @@ func TestBatchWriterReportsWriteErrorsAndStops(t *testing.T) {
 	}
 }
 
-func TestAppendRangeEqualsAppendRow(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 9))
-	src := randomBatches(rng, 1)[0]
-	// A non-nullable copy of the schema takes nulls as zero values.
-	strict := nonNullable(writerTestSchema)
-	all := []int{0, 1, 2, 3, 4}
-	for _, s := range []Schema{writerTestSchema, strict} {
-		for range 50 {
-			from := rng.IntN(src.Len)
-			to := from + rng.IntN(src.Len-from+1)
-			want, got := newBatch(s), newBatch(s)
-			// Rows already in the batch: string offsets must shift.
-			lead := rng.IntN(3)
-			for range lead {
-				r := rng.IntN(src.Len)
-				want.AppendRow(src, r, all)
-				got.AppendRow(src, r, all)
-			}
-			for i := from; i < to; i++ {
-				want.AppendRow(src, i, all)
-			}
-			for c := range s.Columns {
-				got.AppendRange(c, &src.Vectors[c], from, to)
-			}
-			got.EndRows(to - from)
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("nullable=%v: AppendRange(%d, %d) after %d rows differs from AppendRow", s.Columns[1].Nullable, from, to, lead)
-			}
-		}
-	}
-}
-
 func TestAppendSelectedEqualsAppendRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 1))
 	src := randomBatches(rng, 1)[0]
