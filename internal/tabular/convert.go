@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
-	"sync"
-	"sync/atomic"
+	"math"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -190,196 +188,70 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// stagedBatch is a batch travelling from the reading stage to the writing
-// stage of the pipeline.
-type stagedBatch struct {
-	b          *Batch
-	endOfGroup bool  // the row group is complete after this batch
-	err        error // reading failed; b is nil
-}
-
-// convertSource runs two stages on two goroutines: reading, parsing and
-// statistics on one; parquet encoding, compression and writing on the other.
-// Batches go through the stages in order, each stage owns its state (the
-// source and stats, the writer), so the output does not depend on
-// scheduling.
+// convertSource reads, parses and gathers statistics on the calling
+// goroutine, straight into batches of a BatchWriter, which encodes,
+// compresses and writes them on its own goroutines. Row groups end every
+// RowGroupRows rows or RowGroupBytes bytes, whichever comes first.
 func convertSource(ctx context.Context, src source, w io.Writer, schema Schema, opts ConvertOptions) (Result, error) {
 	stats := make([]*columnStats, len(schema.Columns))
 	for i, c := range schema.Columns {
 		stats[i] = newColumnStats(c, i)
 	}
-	const inFlight = 3
-	free := make(chan *Batch, inFlight)
-	for range inFlight {
-		free <- newBatch(schema)
-	}
-	full := make(chan stagedBatch, inFlight)
-	stop := make(chan struct{})
-	go readStage(ctx, src, stats, opts, free, full, stop)
-
-	res, err := writeStage(w, schema, opts, free, full)
-	close(stop)
-	for range full { // wait for the reading stage to end
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	res.Stats = make([]ColumnStats, len(stats))
-	for i, s := range stats {
-		res.Stats[i] = s.result()
-	}
-	return res, nil
-}
-
-func readStage(ctx context.Context, src source, stats []*columnStats, opts ConvertOptions, free chan *Batch, full chan<- stagedBatch, stop <-chan struct{}) {
-	defer close(full)
-	send := func(sb stagedBatch) bool {
-		select {
-		case full <- sb:
-			return true
-		case <-stop:
-			return false
-		}
-	}
+	bw := NewBatchWriter(w, schema, WriterOptions{RowGroupRows: math.MaxInt})
+	res := Result{Schema: schema}
 	var groupRows, groupBytes int64
 	for {
-		var b *Batch
-		select {
-		case b = <-free:
-		case <-stop:
-			return
-		}
 		if err := ctx.Err(); err != nil {
-			send(stagedBatch{err: err})
-			return
+			bw.Abort()
+			return Result{}, err
 		}
-		b.reset()
-		err := src.fill(b, min(batchRows, opts.RowGroupRows-int(groupRows)))
+		b, err := bw.next()
+		if err != nil {
+			bw.Abort()
+			return Result{}, err
+		}
+		err = src.fill(b, min(batchRows, opts.RowGroupRows-int(groupRows)))
 		if err == io.EOF {
-			return
+			bw.release(b)
+			break
 		}
 		if err != nil {
-			send(stagedBatch{err: err})
-			return
+			bw.release(b)
+			bw.Abort()
+			return Result{}, err
 		}
 		for i := range stats {
 			stats[i].add(&b.Vectors[i], b.Len)
 		}
 		groupRows += int64(b.Len)
 		groupBytes += b.bytes
+		res.Rows += int64(b.Len)
 		end := groupRows >= int64(opts.RowGroupRows) || groupBytes >= opts.RowGroupBytes
+		bw.submitEnd(b, end)
 		if end {
 			groupRows, groupBytes = 0, 0
-		}
-		if !send(stagedBatch{b: b, endOfGroup: end}) {
-			return
+			res.RowGroups++
+			if opts.Progress != nil {
+				opts.Progress(res.Rows)
+			}
 		}
 	}
-}
-
-func writeStage(w io.Writer, schema Schema, opts ConvertOptions, free chan<- *Batch, full <-chan stagedBatch) (Result, error) {
-	cw := &countingWriter{w: w}
-	pw := newParquetWriter(cw, schema)
-	enc := &valueEncoder{}
-	res := Result{Schema: schema}
-	pending := false
-	flush := func() error {
-		if err := pw.Flush(); err != nil {
-			return fmt.Errorf("tabular: writing parquet: %w", err)
-		}
+	if groupRows > 0 {
 		res.RowGroups++
-		pending = false
-		if opts.Progress != nil {
-			opts.Progress(res.Rows)
-		}
-		return nil
 	}
-	for sb := range full {
-		if sb.err != nil {
-			return Result{}, sb.err
-		}
-		if err := enc.write(pw, sb.b); err != nil {
-			return Result{}, fmt.Errorf("tabular: writing parquet: %w", err)
-		}
-		res.Rows += int64(sb.b.Len)
-		pending = true
-		end := sb.endOfGroup
-		free <- sb.b
-		if end {
-			if err := flush(); err != nil {
-				return Result{}, err
-			}
-		}
+	_, n, err := bw.Close()
+	if err != nil {
+		return Result{}, err
 	}
-	if pending {
-		if err := flush(); err != nil {
-			return Result{}, err
-		}
+	if groupRows > 0 && opts.Progress != nil {
+		opts.Progress(res.Rows)
 	}
-	if err := pw.Close(); err != nil {
-		return Result{}, fmt.Errorf("tabular: writing parquet: %w", err)
+	res.Bytes = n
+	res.Stats = make([]ColumnStats, len(stats))
+	for i, s := range stats {
+		res.Stats[i] = s.result()
 	}
-	res.Bytes = cw.n
 	return res, nil
-}
-
-// valueEncoder turns batch vectors into parquet values, column by column.
-// Columns are independent in parquet (each has its own pages and
-// compression), so up to encodeWorkers goroutines encode the columns of a
-// batch at once; each column still receives its values in the same calls,
-// so the bytes are the same as with one.
-type valueEncoder struct {
-	vals [encodeWorkers][]parquet.Value
-}
-
-// encodeWorkers bounds the goroutines encoding one file's columns. Two
-// covers the machines this is tuned on; more helps wide tables on bigger
-// ones only a little, as the rows are produced on one goroutine.
-const encodeWorkers = 2
-
-func (e *valueEncoder) write(pw *parquet.Writer, b *Batch) error {
-	cols := pw.ColumnWriters()
-	workers := min(encodeWorkers, runtime.GOMAXPROCS(0), len(b.Vectors))
-	if workers <= 1 || b.Len < 256 {
-		for ci := range b.Vectors {
-			if err := e.column(0, cols[ci], b, ci); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var (
-		next atomic.Int32
-		wg   sync.WaitGroup
-		errs [encodeWorkers]error
-	)
-	work := func(w int) {
-		for {
-			ci := int(next.Add(1)) - 1
-			if ci >= len(b.Vectors) {
-				return
-			}
-			if err := e.column(w, cols[ci], b, ci); err != nil {
-				errs[w] = err
-				return
-			}
-		}
-	}
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work(w)
-		}()
-	}
-	work(0)
-	wg.Wait()
-	return errors.Join(errs[:workers]...)
-}
-
-// column writes column ci of b with worker w's value buffer.
-func (e *valueEncoder) column(w int, cw *parquet.ColumnWriter, b *Batch, ci int) error {
-	return encodeColumn(cw, b, ci, &e.vals[w])
 }
 
 // encodeColumn writes column ci of b to cw through *vals, a buffer kept

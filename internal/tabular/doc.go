@@ -92,15 +92,15 @@
 //
 // # Memory and speed
 //
-// Convert holds at most three batches (4096 rows or 16 MiB each), the
+// Convert holds at most four batches (4096 rows or 16 MiB each), the
 // compressed pages of one row group (RowGroupRows, RowGroupBytes) and
 // bounded per-column state (statistics sketches and samples, one page buffer
 // in parquet-go), never the whole input: converting 10M rows of an 8-column
-// CSV peaks at about 50 MB RSS. Two stages form a pipeline, reading and
-// parsing (with statistics) on one goroutine, encoding and compressing on
-// the other (which splits each batch's columns over two goroutines);
-// batches pass through them in order and every column sees its values in
-// the same calls, so scheduling cannot change the output.
+// CSV peaks at about 50 MB RSS. Reading and parsing (with statistics) run on
+// the calling goroutine, into the batches of a BatchWriter, which encodes
+// and compresses the columns on goroutines of its own; every column sees
+// its values in the same calls whatever the scheduling, so the output does
+// not depend on it.
 //
 // # Errors
 //

@@ -240,14 +240,29 @@ func (w *BatchWriter) next() (*Batch, error) {
 }
 
 func (w *BatchWriter) submit(b *Batch) error {
-	w.rows += int64(b.Len)
 	w.inGroup += b.Len
 	end := w.inGroup >= w.groupMax
 	if end {
 		w.inGroup = 0
 	}
-	w.work <- stagedBatch{b: b, endOfGroup: end}
+	w.submitEnd(b, end)
 	return nil
+}
+
+// submitEnd queues b, ending the row group after it when end is set; for
+// callers that cut row groups themselves (Convert, by rows and bytes).
+func (w *BatchWriter) submitEnd(b *Batch, end bool) {
+	w.rows += int64(b.Len)
+	w.work <- stagedBatch{b: b, endOfGroup: end}
+}
+
+// release gives back a batch from next that is not submitted.
+func (w *BatchWriter) release(b *Batch) { w.free <- b }
+
+// stagedBatch is a batch on its way to the encoder.
+type stagedBatch struct {
+	b          *Batch
+	endOfGroup bool // the row group is complete after this batch
 }
 
 // end stops the encoder (once) and returns its result.

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 var writerTestSchema = Schema{Columns: []Column{
@@ -91,11 +93,11 @@ func sequentialParquet(t *testing.T, batches []*Batch, groupRows int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	pw := newParquetWriter(&buf, writerTestSchema)
-	var enc valueEncoder
+	var vals []parquet.Value
 	inGroup := 0
 	for _, b := range batches {
 		for ci := range b.Vectors {
-			if err := enc.column(0, pw.ColumnWriters()[ci], b, ci); err != nil {
+			if err := encodeColumn(pw.ColumnWriters()[ci], b, ci, &vals); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,6 +1,7 @@
 package tabular
 
 import (
+	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -15,9 +16,9 @@ import (
 // memory of a conversion although pages are a few hundred KiB.
 //
 // Each file written owns one, so there is no shared state between files.
-// A file's columns may be compressed concurrently (see valueEncoder):
-// EncodeAll is safe for that, with up to encodeWorkers calls at once, and
-// its output does not depend on which of its encoders ran.
+// A file's columns may be compressed concurrently (see BatchWriter):
+// EncodeAll is safe for that, with up to GOMAXPROCS calls at once, and its
+// output does not depend on which of its encoders ran.
 type pageCodec struct {
 	once sync.Once
 	enc  *zstd.Encoder
@@ -35,7 +36,7 @@ func (c *pageCodec) Encode(dst, src []byte) ([]byte, error) {
 	c.once.Do(func() {
 		c.enc, c.err = zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(zstd.SpeedFastest),
-			zstd.WithEncoderConcurrency(encodeWorkers),
+			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
 			zstd.WithWindowSize(pageWindow),
 			zstd.WithLowerEncoderMem(true),
 			zstd.WithZeroFrames(true),
