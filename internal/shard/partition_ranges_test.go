@@ -28,19 +28,7 @@ func multiGroupSource(t *testing.T, n, groupRows int) []byte {
 		}
 		fmt.Fprintf(&csv, "%s,%d,%d,%d\n", user, rng.Int64N(50), i, rng.IntN(1000))
 	}
-	schema := tabular.Schema{Columns: []tabular.Column{
-		{Name: "user_id", Type: tabular.Int64, Nullable: true},
-		{Name: "ts", Type: tabular.Int64},
-		{Name: "seq", Type: tabular.Int64},
-		{Name: "amount", Type: tabular.Float64, Nullable: true},
-	}}
-	var out bytes.Buffer
-	if _, err := tabular.Convert(t.Context(), strings.NewReader(csv.String()), &out, tabular.ConvertOptions{
-		File: "src.csv", Format: tabular.CSV, Schema: schema, RowGroupRows: groupRows,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return eventsParquet(t, csv.String(), groupRows)
 }
 
 // shardRows partitions src and returns, per shard, the rows of its parts
@@ -96,10 +84,7 @@ func TestPartitionOfRowGroupRangesEqualsOneReader(t *testing.T) {
 	src := multiGroupSource(t, 9000, 700)
 	// A compiled filter keeps scratch state: each range must get its own
 	// (the race detector and the stats tell).
-	filter, err := shard.CompileFilter("amount > 100 && seq % 7 != 3", tabular.Schema{Columns: []tabular.Column{
-		{Name: "user_id", Type: tabular.Int64, Nullable: true}, {Name: "ts", Type: tabular.Int64},
-		{Name: "seq", Type: tabular.Int64}, {Name: "amount", Type: tabular.Float64, Nullable: true},
-	}})
+	filter, err := shard.CompileFilter("amount > 100 && seq % 7 != 3", eventSchema)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,14 +32,25 @@ func sourceParquet(t *testing.T, events []event) []byte {
 	for _, e := range events {
 		fmt.Fprintf(&csv, "%d,%d,%d,%s\n", e.user, e.ts, e.seq, e.amt)
 	}
-	schema := tabular.Schema{Columns: []tabular.Column{
-		{Name: "user_id", Type: tabular.Int64, Nullable: true},
-		{Name: "ts", Type: tabular.Int64},
-		{Name: "seq", Type: tabular.Int64},
-		{Name: "amount", Type: tabular.Float64, Nullable: true},
-	}}
+	return eventsParquet(t, csv.String(), 0)
+}
+
+// eventSchema is the source schema of the partition tests.
+var eventSchema = tabular.Schema{Columns: []tabular.Column{
+	{Name: "user_id", Type: tabular.Int64, Nullable: true},
+	{Name: "ts", Type: tabular.Int64},
+	{Name: "seq", Type: tabular.Int64},
+	{Name: "amount", Type: tabular.Float64, Nullable: true},
+}}
+
+// eventsParquet converts a CSV of eventSchema to parquet, in row groups of
+// groupRows rows (0: the default).
+func eventsParquet(t *testing.T, csv string, groupRows int) []byte {
+	t.Helper()
 	var out bytes.Buffer
-	if _, err := tabular.Convert(context.Background(), strings.NewReader(csv.String()), &out, tabular.ConvertOptions{File: "src.csv", Format: tabular.CSV, Schema: schema}); err != nil {
+	if _, err := tabular.Convert(context.Background(), strings.NewReader(csv), &out, tabular.ConvertOptions{
+		File: "src.csv", Format: tabular.CSV, Schema: eventSchema, RowGroupRows: groupRows,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"runtime"
 	"testing"
-	"time"
 )
 
 func writeTestFile(t *testing.T, batches []*Batch) []byte {
@@ -73,13 +72,7 @@ func TestReadAheadGivesTheSameRowsAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		t.Fatalf("%d goroutines after Close, %d before", n, before)
-	}
+	waitGoroutines(t, before)
 }
 
 // A decoding error surfaces from Next, and again on later calls.

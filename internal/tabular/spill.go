@@ -144,6 +144,7 @@ type spillFile struct {
 	off    int64 // next block
 	read   uint32
 	buf    []byte
+	cols   []int // file column of each column read, set on the first block
 }
 
 func isSpill(head []byte) bool { return string(head) == spillMagic }
@@ -359,12 +360,13 @@ func openSpillReader(r io.ReaderAt, size int64, file string) (*Reader, error) {
 
 // fillSpill appends the next block (a whole batch as written) to b.
 func (r *Reader) fillSpill(b *Batch) error {
-	cols := make([]int, len(r.cols))
-	for i, c := range r.cols {
-		cols[i] = c.leaf
+	if r.spill.cols == nil { // the selection is fixed once reading starts
+		for _, c := range r.cols {
+			r.spill.cols = append(r.spill.cols, c.leaf)
+		}
 	}
 	before := b.Len
-	if err := r.spill.next(b, cols); err != nil {
+	if err := r.spill.next(b, r.spill.cols); err != nil {
 		return err
 	}
 	r.row += int64(b.Len - before)

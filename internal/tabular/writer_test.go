@@ -217,12 +217,19 @@ func TestBatchWriterReportsWriteErrorsAndStops(t *testing.T) {
 	if err := a.Write(batches[0]); err == nil {
 		t.Fatal("Write after Abort succeeded")
 	}
+	waitGoroutines(t, before)
+}
+
+// waitGoroutines fails t unless the goroutine count falls back to before
+// within a few seconds (stopped goroutines take a moment to exit).
+func waitGoroutines(t *testing.T, before int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if n := runtime.NumGoroutine(); n > before {
-		t.Fatalf("%d goroutines after the writers ended, %d before", n, before)
+		t.Fatalf("%d goroutines after the work ended, %d before", n, before)
 	}
 }
 
