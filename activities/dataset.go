@@ -29,11 +29,11 @@ func (a *Activities) InferSchema(ctx context.Context, in InferSchemaInput) (Infe
 	if src.format != tabular.Parquet { // parquet needs the ReaderAt underneath
 		r = &heartbeatReader{ctx: ctx, r: r}
 	}
-	schema, err := tabular.InferSchema(ctx, r, tabular.ReadOptions{File: in.Source.Name, Format: src.format})
+	inference, err := tabular.Infer(ctx, r, tabular.ReadOptions{File: in.Source.Name, Format: src.format})
 	if err != nil {
 		return InferSchemaResult{}, toTemporal(err)
 	}
-	return InferSchemaResult{Format: src.format, Schema: schema}, nil
+	return InferSchemaResult{Format: src.format, Schema: inference.Schema(), Inference: &inference}, nil
 }
 
 // convertMemo remembers that a raw blob was converted with a given schema,

@@ -31,10 +31,13 @@ type InferSchemaInput struct {
 	Format tabular.Format // "" or "auto" detects
 }
 
-// InferSchemaResult is the detected format and inferred schema.
+// InferSchemaResult is the detected format and inferred schema, with the
+// inference state it came from so that several sources merge as one.
 type InferSchemaResult struct {
 	Format tabular.Format
 	Schema tabular.Schema
+	// Inference is nil in results recorded by releases before it existed.
+	Inference *tabular.Inference `json:",omitempty"`
 }
 
 // ConvertSourceInput converts one raw source to canonical parquet.

@@ -19,26 +19,11 @@ type ReadOptions struct {
 // input must be an io.ReaderAt with a size (see Convert); its schema comes
 // from the file.
 func InferSchema(ctx context.Context, r io.Reader, opts ReadOptions) (Schema, error) {
-	format, r, err := resolveFormat(r, opts.File, opts.Format)
+	in, err := Infer(ctx, r, opts)
 	if err != nil {
 		return Schema{}, err
 	}
-	switch format {
-	case CSV:
-		return inferCSV(ctx, r, opts.File)
-	case JSONL:
-		return inferJSONL(ctx, r, opts.File)
-	default:
-		ra, size, err := readerAtSize(r)
-		if err != nil {
-			return Schema{}, err
-		}
-		pr, err := openParquet(ra, size, opts.File)
-		if err != nil {
-			return Schema{}, err
-		}
-		return pr.Schema(), nil
-	}
+	return in.Schema(), nil
 }
 
 // Candidate types of a column, narrowed by each value.
@@ -98,14 +83,6 @@ func textCandidates(val []byte, mask uint8) uint8 {
 		}
 	}
 	return m & mask
-}
-
-func inferCSV(ctx context.Context, r io.Reader, file string) (Schema, error) {
-	cols, _, err := inferCSVRows(ctx, r, file, -1)
-	if err != nil {
-		return Schema{}, err
-	}
-	return schemaOf(cols), nil
 }
 
 func schemaOf(cols []inferredColumn) Schema {

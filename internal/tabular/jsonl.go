@@ -466,7 +466,9 @@ func jsonCandidates(f *jsonField, mask uint8) uint8 {
 	return 0
 }
 
-func inferJSONL(ctx context.Context, r io.Reader, file string) (Schema, error) {
+// inferJSONLColumns narrows every key's candidate types over the whole
+// input; a key missing from some object is nullable.
+func inferJSONLColumns(ctx context.Context, r io.Reader, file string) ([]inferredColumn, error) {
 	sc := newJSONLScanner(r, file)
 	index := make(map[string]int)
 	var (
@@ -477,14 +479,14 @@ func inferJSONL(ctx context.Context, r io.Reader, file string) (Schema, error) {
 	for {
 		if row&0xfff == 0 {
 			if err := ctx.Err(); err != nil {
-				return Schema{}, err
+				return nil, err
 			}
 		}
 		if err := sc.next(); err != nil {
 			if err == io.EOF {
 				break
 			}
-			return Schema{}, withRow(err, row+1)
+			return nil, withRow(err, row+1)
 		}
 		row++
 		for i := range sc.fields {
@@ -492,10 +494,10 @@ func inferJSONL(ctx context.Context, r io.Reader, file string) (Schema, error) {
 			ci, ok := index[string(f.key)]
 			if !ok {
 				if len(cols) == maxColumns {
-					return Schema{}, &InputError{File: file, Line: sc.line, Row: row, Err: fmt.Errorf("more than %d distinct keys", maxColumns)}
+					return nil, &InputError{File: file, Line: sc.line, Row: row, Err: fmt.Errorf("more than %d distinct keys", maxColumns)}
 				}
 				if err := checkColumnName(string(f.key), len(cols)); err != nil {
-					return Schema{}, withLine(withRow(err, row), file, sc.line)
+					return nil, withLine(withRow(err, row), file, sc.line)
 				}
 				ci = len(cols)
 				index[string(f.key)] = ci
@@ -504,7 +506,7 @@ func inferJSONL(ctx context.Context, r io.Reader, file string) (Schema, error) {
 			}
 			c := &cols[ci]
 			if stamp[ci] == row {
-				return Schema{}, &InputError{File: file, Line: sc.line, Row: row, Column: c.name, Err: errors.New("duplicate key in object")}
+				return nil, &InputError{File: file, Line: sc.line, Row: row, Column: c.name, Err: errors.New("duplicate key in object")}
 			}
 			stamp[ci] = row
 			c.present++
@@ -520,19 +522,17 @@ func inferJSONL(ctx context.Context, r io.Reader, file string) (Schema, error) {
 	}
 	if row == 0 {
 		if sc.in.total == 0 {
-			return Schema{}, &InputError{File: file, Err: errors.New("empty file")}
+			return nil, &InputError{File: file, Err: errors.New("empty file")}
 		}
-		return Schema{}, &InputError{File: file, Err: errors.New("no JSON objects")}
+		return nil, &InputError{File: file, Err: errors.New("no JSON objects")}
 	}
 	if len(cols) == 0 {
-		return Schema{}, &InputError{File: file, Err: errors.New("no columns: every object is empty")}
+		return nil, &InputError{File: file, Err: errors.New("no columns: every object is empty")}
 	}
-	s := Schema{Columns: make([]Column, len(cols))}
 	for i := range cols {
 		if cols[i].present < row {
 			cols[i].nullable = true
 		}
-		s.Columns[i] = cols[i].column()
 	}
-	return s, nil
+	return cols, nil
 }
