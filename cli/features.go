@@ -23,9 +23,11 @@ func featuresCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "features",
 		Usage: "validate, apply and inspect feature specs (entities, sources, feature views, training sets)",
-		Description: `A feature spec is a YAML file; see the README ("Feature specs") for the format.
+		Description: `A feature spec is a YAML file; docs/spec.md describes the format.
 "apply" stores it in the lake as the project's current spec (versioned like a
-dataset: features log shows every apply), and extract/build read it from there.`,
+dataset, under specs/<project>/: each apply moves the spec's "latest" ref and
+logs the move under specs/<project>/log/), and extract, build and materialize
+read it from there.`,
 		Subcommands: []*ucli.Command{
 			{
 				Name:      "validate",
