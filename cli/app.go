@@ -36,7 +36,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Defaults shared by every command and documented in the README.
+// Defaults shared by every command and documented in docs/cli.md.
 const (
 	DefaultTemporalAddress = "127.0.0.1:7233"
 	DefaultNamespace       = "default"

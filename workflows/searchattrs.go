@@ -11,7 +11,7 @@ import (
 // Custom search attributes let operators filter granary runs in the
 // Temporal UI (GranaryKind="extract" AND ExecutionStatus="Failed"). They
 // must be registered on the server: `granary dev` does it, and on a real
-// cluster `temporal operator search-attribute create` (see README).
+// cluster `temporal operator search-attribute create` (see docs/operations.md).
 var (
 	AttrKind    = temporal.NewSearchAttributeKeyKeyword("GranaryKind")
 	AttrName    = temporal.NewSearchAttributeKeyKeyword("GranaryName")
