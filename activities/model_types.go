@@ -59,6 +59,9 @@ type GatesInput struct {
 	Gates     []string           `json:"gates"`
 	Candidate map[string]float64 `json:"candidate"`
 	Champion  map[string]float64 `json:"champion,omitempty"` // nil: no champion
+	// NoChampion is modelgate's no_champion ("" or skip, fail): what a gate
+	// whose verdict depends on a missing champion gives.
+	NoChampion string `json:"no_champion,omitempty"`
 }
 
 // GateResult is one gate's verdict.
