@@ -98,7 +98,7 @@ func TestEvaluateWithoutChampion(t *testing.T) {
 	// Errors are errors with or without a champion.
 	for gate, want := range map[string]string{
 		"auc >= 0.8 && missing > 1 && auc >= champion.auc": `no metric "missing"`,
-		"auc + champion.auc":                               "invalid gate",
+		"auc + champion.auc": "invalid gate",
 	} {
 		if _, err := modelgate.Evaluate(gate, map[string]float64{"auc": 0.9}, nil, ""); err == nil || !errors.Is(err, modelgate.ErrInvalidGate) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one containing %q", gate, err, want)

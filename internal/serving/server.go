@@ -58,21 +58,21 @@ type Options struct {
 
 // Server answers the API. Create it with New, start Run, serve Handler.
 type Server struct {
-	lake      *lake.Lake
-	tokens    [][sha256.Size]byte
-	names     []string // of tokens, index for index
+	lake   *lake.Lake
+	tokens [][sha256.Size]byte
+	names  []string // of tokens, index for index
 	// publicMetrics: GET /metrics needs no token.
 	publicMetrics bool
-	poll      time.Duration
-	maxBatch  int
-	log       *slog.Logger
-	clock     func() time.Time
-	metrics   *metrics
-	cat       atomic.Pointer[catalog]
-	ready     atomic.Bool
-	refreshMu sync.Mutex
-	cache     indexCache
-	models    modelAliases
+	poll          time.Duration
+	maxBatch      int
+	log           *slog.Logger
+	clock         func() time.Time
+	metrics       *metrics
+	cat           atomic.Pointer[catalog]
+	ready         atomic.Bool
+	refreshMu     sync.Mutex
+	cache         indexCache
+	models        modelAliases
 }
 
 // New checks o and returns a server with an empty catalog; it is not
