@@ -41,7 +41,7 @@ func TestPromotionPolicyThroughTheCLI(t *testing.T) {
 	good := register("good.bin", "good", `{"auc": 0.90}`)
 	other := register("other.bin", "other", `{"auc": 0.95}`)
 
-	run("features", "apply", writeFile(t, "policy.yaml", `project: ml
+	applied, _ := run("features", "apply", writeFile(t, "policy.yaml", `project: ml
 models:
   - name: churn
     aliases:
@@ -50,6 +50,9 @@ models:
         approval_timeout: 1h
         gates: ["auc >= 0.8 && auc >= champion.auc - 0.01"]
 `))
+	if !strings.Contains(applied, "+ promotion policy churn/prod") {
+		t.Errorf("features apply should list the policy it adds:\n%s", applied)
+	}
 
 	// No flags: the policy's gate still applies, with no champion yet.
 	if e := fail("model", "promote", "churn@"+weak[:10], "--to", "prod", "--wait"); !strings.Contains(e, "gates_failed") || !strings.Contains(e, "policy of churn/prod") {
