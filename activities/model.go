@@ -80,8 +80,12 @@ func (a *Activities) ReadChampion(ctx context.Context, in ChampionInput) (Champi
 // champion's metrics.
 func (a *Activities) EvaluateGates(ctx context.Context, in GatesInput) (GatesResult, error) {
 	res := GatesResult{Passed: true}
+	noChampion, err := modelgate.ParseNoChampion(in.NoChampion)
+	if err != nil {
+		return res, toTemporal(err)
+	}
 	for _, g := range in.Gates {
-		r, err := modelgate.Evaluate(g, in.Candidate, in.Champion)
+		r, err := modelgate.Evaluate(g, in.Candidate, in.Champion, noChampion)
 		if err != nil {
 			return res, toTemporal(err)
 		}

@@ -15,10 +15,16 @@ type PromoteRequest struct {
 	Gates           []string      `json:"gates,omitempty"`
 	RequireApproval bool          `json:"require_approval,omitempty"`
 	ApprovalTimeout time.Duration `json:"approval_timeout,omitempty"`
-	By              string        `json:"by,omitempty"`
-	Reason          string        `json:"reason,omitempty"`
-	// Rollback requests skip the gates: they restore a version that was
-	// already in production.
+	// By is who asked: the requester's OS user, as the CLI found it.
+	By string `json:"by,omitempty"`
+	// Identity is the Temporal client identity the request was sent with
+	// (user@host and process), which the server also records in the
+	// workflow's history.
+	Identity string `json:"identity,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	// Rollback requests restore a version: one that has held the alias
+	// before skips the gates and the approval, any other goes through
+	// them like a promotion.
 	Rollback bool `json:"rollback,omitempty"`
 }
 
@@ -59,6 +65,9 @@ type GatesInput struct {
 	Gates     []string           `json:"gates"`
 	Candidate map[string]float64 `json:"candidate"`
 	Champion  map[string]float64 `json:"champion,omitempty"` // nil: no champion
+	// NoChampion is modelgate's no_champion ("" or skip, fail): what a gate
+	// whose verdict depends on a missing champion gives.
+	NoChampion string `json:"no_champion,omitempty"`
 }
 
 // GateResult is one gate's verdict.

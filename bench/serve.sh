@@ -177,7 +177,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-TOKEN=bench-$RANDOM$RANDOM$RANDOM
+# serving refuses tokens shorter than 32 characters
+TOKEN=bench-$(od -An -N24 -tx1 /dev/urandom | tr -d " \n")
 GPORT=$("$BIN" port)
 RPORT=$("$BIN" port)
 PPORT=$("$BIN" port)
@@ -277,7 +278,7 @@ if [[ $PROFILE == 1 ]]; then
   done
 fi
 
-curl -s -o "$RES/server-metrics.txt" "$GRANARY/metrics" || true
+curl -s -H "Authorization: Bearer $TOKEN" -o "$RES/server-metrics.txt" "$GRANARY/metrics" || true
 # Memory after the runs, then stop both servers (the granary server
 # prints its final RSS and CPU on SIGTERM).
 printf '{"rss_kib":%s,"hwm_kib":%s}\n' "$(awk '/^VmRSS/{print $2}' "/proc/$REDIS_PID/status")" \

@@ -34,6 +34,7 @@ func dialTemporal(ctx context.Context, c *ucli.Context) (client.Client, error) {
 	tc, err := client.DialContext(dctx, client.Options{
 		HostPort:  addr,
 		Namespace: ns,
+		Identity:  temporalIdentity(),
 		Logger:    sdkLogger(c.App.ErrWriter),
 	})
 	if err != nil {

@@ -167,6 +167,10 @@ type specChanges struct {
 	TrainingSetsAdded   []string `json:"training_sets_added"`
 	TrainingSetsRemoved []string `json:"training_sets_removed"`
 	TrainingSetsChanged []string `json:"training_sets_changed"`
+	// Promotion policies, as model/alias.
+	PoliciesAdded   []string `json:"policies_added"`
+	PoliciesRemoved []string `json:"policies_removed"`
+	PoliciesChanged []string `json:"policies_changed"`
 }
 
 type applyOutput struct {
@@ -234,7 +238,8 @@ func featuresApply(c *ucli.Context) error {
 		for _, x := range []struct {
 			what string
 			list []string
-		}{{"+ view", ch.ViewsAdded}, {"- view", ch.ViewsRemoved}, {"~ view", ch.ViewsChanged}, {"+ training set", ch.TrainingSetsAdded}, {"- training set", ch.TrainingSetsRemoved}, {"~ training set", ch.TrainingSetsChanged}} {
+		}{{"+ view", ch.ViewsAdded}, {"- view", ch.ViewsRemoved}, {"~ view", ch.ViewsChanged}, {"+ training set", ch.TrainingSetsAdded}, {"- training set", ch.TrainingSetsRemoved}, {"~ training set", ch.TrainingSetsChanged},
+			{"+ promotion policy", ch.PoliciesAdded}, {"- promotion policy", ch.PoliciesRemoved}, {"~ promotion policy", ch.PoliciesChanged}} {
 			for _, name := range x.list {
 				fprintf(w, "  %s %s\n", x.what, name)
 			}
@@ -269,6 +274,19 @@ func diffSpecs(prev, next *features.Spec) specChanges {
 	}
 	ch.ViewsAdded, ch.ViewsRemoved, ch.ViewsChanged = diffMaps(views(prev), views(next))
 	ch.TrainingSetsAdded, ch.TrainingSetsRemoved, ch.TrainingSetsChanged = diffMaps(sets(prev), sets(next))
+	policies := func(s *features.Spec) map[string]string {
+		out := map[string]string{}
+		if s == nil {
+			return out
+		}
+		for _, m := range s.Models {
+			for i := range m.Aliases {
+				out[m.Name+"/"+m.Aliases[i].Name] = m.Aliases[i].String()
+			}
+		}
+		return out
+	}
+	ch.PoliciesAdded, ch.PoliciesRemoved, ch.PoliciesChanged = diffMaps(policies(prev), policies(next))
 	return ch
 }
 

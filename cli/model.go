@@ -120,7 +120,7 @@ func modelRegisterCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			_ = l.AppendAudit(c.Context, lake.AuditEvent{At: time.Now().UTC(), Model: name, Version: id, Step: "registered", Outcome: "ok", By: currentUser(),
+			_ = l.AppendAudit(c.Context, lake.AuditEvent{At: time.Now().UTC(), Model: name, Version: id, Step: "registered", Outcome: "ok", By: actor(),
 				Detail: map[string]string{"artifact": string(m.Artifact.Digest), "files": fmt.Sprint(len(files))}})
 			out := registerOutput{Name: name, Version: id, Artifact: m.Artifact.Digest, Files: len(files), Bytes: m.Artifact.Bytes, Metrics: metrics, Created: created}
 			return p.result(out, func(w io.Writer) {
@@ -218,14 +218,23 @@ func modelPromoteCommand() *ucli.Command {
 		Usage:     "promote a version to an alias: verify, gates, optional approval, CAS move, notify",
 		ArgsUsage: "NAME@VERSION",
 		Description: `Gates are expr-lang expressions over the candidate's metrics and the current
-alias holder's (champion.<metric>); with no champion yet, champion gates pass.
+alias holder's (champion.<metric>). With no champion yet, the parts of a gate
+that do not read it still decide it: 'auc >= 0.8 && auc >= champion.auc' fails
+a candidate with auc 0.1, and passes one with auc 0.9 with the champion part
+skipped (or failed, if the alias's policy says no_champion: fail).
+
+A promotion policy in the spec applied to the lake (features apply; a models:
+section) adds its gates and approval to every promotion to its alias; the
+flags here can add checks, never remove them. The audit trail records your
+OS user and Temporal identity as the requester.
+
 Promotions to one alias run one at a time: a request made while another runs
 is queued behind it (you are told which).
 
 Examples:
    granary model promote churn@3f2a9c1e --to prod --gate 'auc >= 0.8' --gate 'auc >= champion.auc - 0.01' --wait
    granary model promote churn@3f2a9c1e --to prod --require-approval --approval-timeout 72h
-   granary model approve churn@3f2a9c1e --alias prod --by ana --comment "offline eval ok"`,
+   granary model approve churn@3f2a9c1e --alias prod --comment "offline eval ok"`,
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "to", Required: true, Usage: "target `ALIAS`"},
 			&ucli.StringSliceFlag{Name: "gate", Usage: "gate `EXPR` that must hold (repeatable)"},
@@ -256,22 +265,48 @@ func startPromotion(c *ucli.Context, target, alias string, rollback bool) error 
 	if err != nil {
 		return err
 	}
+	metrics := map[string]float64{}
+	if m.Artifact != nil && m.Artifact.Metrics != nil {
+		metrics = m.Artifact.Metrics
+	}
 	var gates []string
 	if !rollback {
 		gates = c.StringSlice("gate")
-		metrics := map[string]float64{}
-		if m.Artifact != nil && m.Artifact.Metrics != nil {
-			metrics = m.Artifact.Metrics
-		}
 		for _, g := range gates {
 			if err := modelgate.Check(g, metrics); err != nil {
 				return err
 			}
 		}
 	}
+	// The workflow reads and enforces the alias's policy itself; reading it
+	// here too says what the request will go through, and fails now on a
+	// policy gate this model cannot be judged by.
+	pol, err := activities.PromotionPolicy(c.Context, l, name, alias)
+	if err != nil {
+		return err
+	}
+	checked := true
+	if rollback {
+		held, err := activities.HeldAlias(c.Context, l, name, alias, id)
+		if err != nil {
+			return err
+		}
+		checked = !held
+		if !held {
+			p.infof("%s@%s has never held %s: this rollback goes through the alias's gates and approval like a promotion\n", name, lake.ShortID(id), alias)
+		}
+	}
+	if len(pol.Sources) > 0 && checked {
+		for _, g := range pol.Gates {
+			if err := modelgate.Check(g, metrics); err != nil {
+				return fmt.Errorf("policy of %s/%s (%s): %w", name, alias, strings.Join(pol.Sources, ", "), err)
+			}
+		}
+		p.infof("policy of %s/%s (%s): %s\n", name, alias, strings.Join(pol.Sources, ", "), describePolicy(pol))
+	}
 	req := activities.PromoteRequest{
 		ID: newRequestID(), Model: name, Version: id, Alias: alias, Gates: gates, Rollback: rollback,
-		By: currentUser(), Reason: c.String("reason"),
+		By: actor(), Identity: temporalIdentity(), Reason: c.String("reason"),
 	}
 	if !rollback {
 		req.RequireApproval, req.ApprovalTimeout = c.Bool("require-approval"), c.Duration("approval-timeout")
@@ -303,8 +338,8 @@ func startPromotion(c *ucli.Context, target, alias string, rollback bool) error 
 				verb = "rollback"
 			}
 			fprintf(w, "%s of %s@%s to %s requested (request %s)\n  status: granary model status %s --alias %s\n  run: %s\n", verb, name, lake.ShortID(id), alias, req.ID, name, alias, out.URL)
-			if req.RequireApproval {
-				fprintf(w, "  waiting for: granary model approve %s@%s --alias %s --by WHO\n", name, lake.ShortID(id), alias)
+			if req.RequireApproval || (pol.RequireApproval && checked) {
+				fprintf(w, "  waiting for: granary model approve %s@%s --alias %s\n", name, lake.ShortID(id), alias)
 			}
 		})
 	}
@@ -320,6 +355,28 @@ func startPromotion(c *ucli.Context, target, alias string, rollback bool) error 
 		return fmt.Errorf("%s of %s@%s to %s: %s %s", map[bool]string{false: "promotion", true: "rollback"}[rollback], name, lake.ShortID(id), alias, outcome.Outcome, outcome.Detail)
 	}
 	return nil
+}
+
+// describePolicy says what a policy demands, for the requester.
+func describePolicy(p activities.PolicyResult) string {
+	var parts []string
+	if p.RequireApproval {
+		a := "approval"
+		if p.ApprovalTimeout > 0 {
+			a += " within " + p.ApprovalTimeout.String()
+		}
+		parts = append(parts, a)
+	}
+	for _, g := range p.Gates {
+		parts = append(parts, "gate "+g)
+	}
+	if p.NoChampion != "" {
+		parts = append(parts, "no_champion: "+p.NoChampion)
+	}
+	if len(parts) == 0 {
+		return "no requirement"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func newRequestID() string {
@@ -388,8 +445,15 @@ func printOutcome(w io.Writer, o workflows.PromoteOutcome) {
 		}
 		fprintf(w, "  gate %-40s %s  %s\n", g.Gate, verdict, g.Detail)
 	}
+	if o.Policy != nil && len(o.Policy.Sources) > 0 {
+		fprintf(w, "  policy %s: %s\n", strings.Join(o.Policy.Sources, ", "), describePolicy(*o.Policy))
+	}
 	if o.Decision != nil {
-		fprintf(w, "  decided by %s: %s\n", o.Decision.By, o.Decision.Comment)
+		by := o.Decision.By
+		if o.Decision.Claimed != "" {
+			by += fmt.Sprintf(" (--by %q)", o.Decision.Claimed)
+		}
+		fprintf(w, "  decided by %s: %s\n", by, o.Decision.Comment)
 	}
 	if o.Detail != "" {
 		fprintf(w, "  %s\n", o.Detail)
@@ -401,11 +465,15 @@ func modelDecisionCommand(verb, signal string) *ucli.Command {
 		Name:      verb,
 		Usage:     verb + " a promotion waiting for approval",
 		ArgsUsage: "NAME@VERSION",
-		Description: fmt.Sprintf(`Examples:
-   granary model %s churn@3f2a9c1e --alias prod --by ana --comment "reviewed offline eval"`, verb),
+		Description: fmt.Sprintf(`The decider recorded in the audit trail is your OS user (and Temporal
+identity), not a name typed here: --by is optional, and a --by that differs
+from your user is kept only as a note beside it.
+
+Examples:
+   granary model %s churn@3f2a9c1e --alias prod --comment "reviewed offline eval"`, verb),
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "alias", Required: true, Usage: "the `ALIAS` being promoted to"},
-			&ucli.StringFlag{Name: "by", Required: true, Usage: "`WHO` decides"},
+			&ucli.StringFlag{Name: "by", Usage: "`WHO` decides, as a note: the decider recorded is your OS user"},
 			&ucli.StringFlag{Name: "comment", Usage: "why, recorded in the audit trail"},
 		},
 		Action: func(c *ucli.Context) error {
@@ -453,7 +521,11 @@ func modelDecisionCommand(verb, signal string) *ucli.Command {
 				// waits for, so sending it unconfirmed is safe.
 				p.infof("no worker answered the status query (%v); sending the decision anyway\n", qerr)
 			}
-			d := workflows.Decision{Version: id, By: c.String("by"), Comment: c.String("comment")}
+			d := workflows.Decision{Version: id, By: actor(), Identity: temporalIdentity(), Comment: c.String("comment")}
+			if by := c.String("by"); by != "" && by != d.By {
+				d.Claimed = by
+				p.infof("recorded as decided by %s (your OS user); --by %q is kept as a note\n", d.By, by)
+			}
 			if err := tc.SignalWorkflow(c.Context, wfID, "", signal, d); err != nil {
 				return fmt.Errorf("%s: %w", verb, err)
 			}
@@ -503,9 +575,14 @@ func modelStatusCommand() *ucli.Command {
 func modelRollbackCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "rollback",
-		Usage:     "move an alias back (default: to the version it held before), as a promotion without gates",
+		Usage:     "move an alias back (default: to the version it held before); a version that never held it goes through its gates and approval",
 		ArgsUsage: "NAME",
-		Description: `Examples:
+		Description: `A rollback to a version that has held the alias before skips the alias's
+gates and approval: it restores what already passed them. A rollback --to a
+version that never held it is a promotion under another name, and goes
+through the alias's policy (gates and approval) like one.
+
+Examples:
    granary model rollback churn --alias prod --wait
    granary model rollback churn --alias prod --to 1b2c3d4e --reason "latency regression"`,
 		Flags: []ucli.Flag{

@@ -24,6 +24,12 @@ import (
 	"github.com/granaryml/granary/internal/tabular"
 )
 
+// Serving tokens of the tests: 32 characters and more, as serve demands.
+var (
+	tokA = strings.Repeat("a7", 16)
+	tokB = strings.Repeat("b8", 20)
+)
+
 // TestMaterializeAndServeEndToEnd runs the serving story on a real
 // Temporal dev server: import, apply, extract, materialize, serve; then
 // a training build on a spine of every user at the index's time must hold
@@ -77,7 +83,7 @@ func TestMaterializeAndServeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("GRANARY_SERVE_TOKENS", "tok-a, tok-b")
+	t.Setenv("GRANARY_SERVE_TOKENS", "web:"+tokA+", "+tokB)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
 	serveErr := &syncWriter{b: &strings.Builder{}}
@@ -130,7 +136,7 @@ func TestMaterializeAndServeEndToEnd(t *testing.T) {
 		}
 		for _, r := range recs[1:] {
 			user := r[col["user_id"]]
-			status, body := get(t, url+"/v1/features/user_orders?user_id="+user+"&version=prod", "tok-b")
+			status, body := get(t, url+"/v1/features/user_orders?user_id="+user+"&version=prod", tokB)
 			if status == http.StatusNotFound {
 				// Only users without any kept order are absent, and their
 				// build row has no values either.
@@ -170,7 +176,7 @@ func TestMaterializeAndServeEndToEnd(t *testing.T) {
 	}
 
 	// granary lookup goes through the Go client and prints the same.
-	status, body := get(t, url+"/v1/features/user_orders?user_id=1", "tok-a")
+	status, body := get(t, url+"/v1/features/user_orders?user_id=1", tokA)
 	var direct struct{ Features map[string]any }
 	if err := json.Unmarshal(body, &direct); status != 200 || err != nil {
 		t.Fatalf("user 1: %d %v", status, err)
@@ -179,7 +185,7 @@ func TestMaterializeAndServeEndToEnd(t *testing.T) {
 		Version  string
 		Features map[string]any
 	}
-	lookupOut := run("--output", "json", "lookup", "user_orders", "user_id=1", "--url", url, "--token", "tok-a", "--version", "prod")
+	lookupOut := run("--output", "json", "lookup", "user_orders", "user_id=1", "--url", url, "--token", tokA, "--version", "prod")
 	if err := json.Unmarshal([]byte(lookupOut), &looked); err != nil || looked.Version != mat.Version || fmt.Sprint(looked.Features) != fmt.Sprint(direct.Features) {
 		t.Fatalf("lookup printed %s (%v); the API answered %s", lookupOut, err, body)
 	}
@@ -228,7 +234,7 @@ func TestServeShutdownFinishesRequestsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	t.Setenv("GRANARY_SERVE_TOKENS", "tok")
+	t.Setenv("GRANARY_SERVE_TOKENS", tokA)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan int, 1)
@@ -243,7 +249,7 @@ func TestServeShutdownFinishesRequestsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /v1/features:batch HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer tok\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body[:10])
+	fmt.Fprintf(conn, "POST /v1/features:batch HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", addr, tokA, len(body), body[:10])
 	time.Sleep(200 * time.Millisecond) // the server is now reading this request's body
 	cancel()
 	time.Sleep(200 * time.Millisecond)

@@ -134,7 +134,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "two documents", src: "project: a\n---\nproject: b\n", want: []string{
 			"shop.yaml:3:1: more than one YAML document; a spec is one document"}},
 		{name: "root is a list", src: "- project: shop\n", want: []string{
-			"shop.yaml:1:1: must be a mapping of project, entities, sources, feature_views, training_sets, x-*, got a list"}},
+			"shop.yaml:1:1: must be a mapping of project, entities, sources, feature_views, training_sets, models, x-*, got a list"}},
 		{name: "unknown top-level field", old: "entities:", new: "entites:", want: []string{
 			"shop.yaml:5:1: unknown field 'entites'; did you mean 'entities'?",
 			"shop.yaml:17:13: feature_views[0].entity: unknown entity 'user' (the spec defines no entities)"}},

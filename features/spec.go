@@ -13,6 +13,8 @@ type Spec struct {
 	Sources      []Source      `json:"sources,omitempty"`
 	FeatureViews []FeatureView `json:"feature_views,omitempty"`
 	TrainingSets []TrainingSet `json:"training_sets,omitempty"`
+	// Models holds promotion policies (policy.go).
+	Models []ModelPolicy `json:"models,omitempty"`
 
 	// file and pos map field paths (feature_views[0].features[2].agg) to
 	// where they were written, so Validate and Check can point at the YAML.

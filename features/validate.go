@@ -52,6 +52,7 @@ func (s *Spec) validate(skip map[string]bool) Errors {
 	sources := v.sources()
 	views := v.views(entities, sources)
 	v.trainingSets(views)
+	v.models()
 	return v.errs
 }
 

@@ -551,7 +551,7 @@ func (d *decoder) uint64(path string, f field) uint64 {
 
 func (d *decoder) decodeSpec(root ast.Node) {
 	s := d.spec
-	fields, ok := d.mapping("", root, "project", "entities", "sources", "feature_views", "training_sets", extensionPrefix+"*")
+	fields, ok := d.mapping("", root, "project", "entities", "sources", "feature_views", "training_sets", "models", extensionPrefix+"*")
 	if !ok {
 		return
 	}
@@ -574,6 +574,10 @@ func (d *decoder) decodeSpec(root ast.Node) {
 		case "training_sets":
 			for i, item := range d.seq("training_sets", f) {
 				s.TrainingSets = append(s.TrainingSets, d.decodeTrainingSet(indexPath("training_sets", i), item))
+			}
+		case "models":
+			for i, item := range d.seq("models", f) {
+				s.Models = append(s.Models, d.decodeModel(indexPath("models", i), item))
 			}
 		}
 	}

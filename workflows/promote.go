@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -39,8 +40,14 @@ type PromoteInput struct {
 // Decision is the payload of the approve and reject signals.
 type Decision struct {
 	Version string `json:"version"`
+	// By is the decider's OS user, as the CLI found it.
 	By      string `json:"by"`
 	Comment string `json:"comment,omitempty"`
+	// Identity is the decider's Temporal client identity.
+	Identity string `json:"identity,omitempty"`
+	// Claimed is a --by that differs from By: kept as a note, never as
+	// the decider.
+	Claimed string `json:"claimed,omitempty"`
 }
 
 // PromoteOutcome is how one request ended.
@@ -51,6 +58,8 @@ type PromoteOutcome struct {
 	Detail   string                    `json:"detail,omitempty"`
 	Gates    []activities.GateResult   `json:"gates,omitempty"`
 	Decision *Decision                 `json:"decision,omitempty"`
+	// Policy is what the lake's specs demanded of this promotion.
+	Policy *activities.PolicyResult `json:"policy,omitempty"`
 }
 
 // PromoteStatus answers PromoteStatusQuery.
@@ -141,7 +150,11 @@ func promoteOne(ctx workflow.Context, req activities.PromoteRequest, st *Promote
 	if req.Rollback {
 		kind = "rollback"
 	}
-	audit("requested", "ok", req.Reason, map[string]string{"kind": kind})
+	requested := map[string]string{"kind": kind}
+	if req.Identity != "" {
+		requested["identity"] = req.Identity
+	}
+	audit("requested", "ok", req.Reason, requested)
 
 	var verified activities.VerifyModelResult
 	if err := workflow.ExecuteActivity(longIO(ctx), a.VerifyModel, activities.VerifyModelInput{Model: req.Model, Version: req.Version}).Get(ctx, &verified); err != nil {
@@ -160,7 +173,32 @@ func promoteOne(ctx workflow.Context, req activities.PromoteRequest, st *Promote
 		return out
 	}
 
-	if len(req.Gates) > 0 && !req.Rollback {
+	// What the request asks for, raised to what the alias's policy
+	// demands: the requester can add checks, never remove them.
+	gates, requireApproval, timeout, noChampion := req.Gates, req.RequireApproval, req.ApprovalTimeout, ""
+	skipChecks, skipApproval := req.Rollback, false
+	if workflow.GetVersion(ctx, policyChange, workflow.DefaultVersion, 1) >= 1 {
+		var pol activities.PolicyResult
+		if err := workflow.ExecuteActivity(shortIO(ctx), a.ReadPromotionPolicy, activities.PolicyInput{Model: req.Model, Alias: req.Alias, Version: req.Version}).Get(ctx, &pol); err != nil {
+			return fail("policy", "failed", err)
+		}
+		out.Policy = &pol
+		gates = activities.MergeGates(req.Gates, pol.Gates)
+		requireApproval = req.RequireApproval || pol.RequireApproval
+		if pol.ApprovalTimeout > 0 {
+			timeout = pol.ApprovalTimeout
+		}
+		noChampion = pol.NoChampion
+		// Only a version that has held the alias was checked for it; a
+		// rollback to any other is a promotion under another name.
+		skipChecks = req.Rollback && pol.HeldBefore
+		skipApproval = skipChecks
+		if len(pol.Sources) > 0 || req.Rollback {
+			audit("policy", policyOutcome(pol), "", policyDetail(req, pol, skipChecks))
+		}
+	}
+
+	if len(gates) > 0 && !skipChecks {
 		var champion map[string]float64
 		if champ.Version != "" {
 			champion = champ.Metrics
@@ -168,13 +206,13 @@ func promoteOne(ctx workflow.Context, req activities.PromoteRequest, st *Promote
 				champion = map[string]float64{}
 			}
 		}
-		var gates activities.GatesResult
-		if err := workflow.ExecuteActivity(shortIO(ctx), a.EvaluateGates, activities.GatesInput{Gates: req.Gates, Candidate: verified.Metrics, Champion: champion}).Get(ctx, &gates); err != nil {
+		var verdicts activities.GatesResult
+		if err := workflow.ExecuteActivity(shortIO(ctx), a.EvaluateGates, activities.GatesInput{Gates: gates, Candidate: verified.Metrics, Champion: champion, NoChampion: noChampion}).Get(ctx, &verdicts); err != nil {
 			return fail("gates", "failed", err)
 		}
-		out.Gates = gates.Results
+		out.Gates = verdicts.Results
 		detail := map[string]string{}
-		for _, g := range gates.Results {
+		for _, g := range verdicts.Results {
 			verdict := "passed"
 			if g.Skipped {
 				verdict = "skipped (no champion)"
@@ -183,7 +221,7 @@ func promoteOne(ctx workflow.Context, req activities.PromoteRequest, st *Promote
 			}
 			detail[g.Gate] = verdict + ": " + g.Detail
 		}
-		if !gates.Passed {
+		if !verdicts.Passed {
 			out.Outcome = "gates_failed"
 			audit("gates", "failed", "", detail)
 			return out
@@ -191,9 +229,9 @@ func promoteOne(ctx workflow.Context, req activities.PromoteRequest, st *Promote
 		audit("gates", "ok", "", detail)
 	}
 
-	if req.RequireApproval {
-		audit("approval", "waiting", "", map[string]string{"timeout": req.ApprovalTimeout.String()})
-		d, outcome := awaitDecision(ctx, req, approvals, rejections)
+	if requireApproval && !skipApproval {
+		audit("approval", "waiting", "", map[string]string{"timeout": timeout.String()})
+		d, outcome := awaitDecision(ctx, req, timeout, approvals, rejections)
 		out.Decision = d
 		switch outcome {
 		case "approved":
@@ -207,7 +245,7 @@ func promoteOne(ctx workflow.Context, req activities.PromoteRequest, st *Promote
 			return out
 		default:
 			out.Outcome = "timeout"
-			audit("approval", "timeout", fmt.Sprintf("no decision within %s", req.ApprovalTimeout), nil)
+			audit("approval", "timeout", fmt.Sprintf("no decision within %s", timeout), nil)
 			return out
 		}
 	}
@@ -257,6 +295,15 @@ func auditBy(ctx workflow.Context, a *activities.Activities, req activities.Prom
 	}
 	if d != nil {
 		e.By, e.Comment = d.By, d.Comment
+		if d.Identity != "" || d.Claimed != "" {
+			e.Detail = map[string]string{}
+			if d.Identity != "" {
+				e.Detail["identity"] = d.Identity
+			}
+			if d.Claimed != "" {
+				e.Detail["claimed_by"] = d.Claimed
+			}
+		}
 	}
 	if err := workflow.ExecuteActivity(shortIO(ctx), a.RecordAudit, activities.AuditInput{Event: e}).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("audit event not recorded", "step", step, "error", err)
@@ -266,8 +313,7 @@ func auditBy(ctx workflow.Context, a *activities.Activities, req activities.Prom
 // awaitDecision waits durably for an approve or reject signal naming this
 // request's version, or the timeout. Decisions for other versions (a
 // stale approval) are ignored.
-func awaitDecision(ctx workflow.Context, req activities.PromoteRequest, approvals, rejections workflow.ReceiveChannel) (*Decision, string) {
-	timeout := req.ApprovalTimeout
+func awaitDecision(ctx workflow.Context, req activities.PromoteRequest, timeout time.Duration, approvals, rejections workflow.ReceiveChannel) (*Decision, string) {
 	if timeout <= 0 {
 		timeout = 72 * time.Hour
 	}
@@ -295,6 +341,42 @@ func awaitDecision(ctx workflow.Context, req activities.PromoteRequest, approval
 			return &d, outcome
 		}
 	}
+}
+
+// policyChange versions PromoteModel's reading of the promotion policy
+// (and the rollback rule that depends on it): histories recorded before
+// it replay without the ReadPromotionPolicy activity.
+const policyChange = "promotion-policy"
+
+func policyOutcome(p activities.PolicyResult) string {
+	if len(p.Sources) == 0 {
+		return "none"
+	}
+	return "ok"
+}
+
+// policyDetail records, for the audit trail, what was demanded and why
+// checks were skipped, if they were.
+func policyDetail(req activities.PromoteRequest, p activities.PolicyResult, skipChecks bool) map[string]string {
+	d := map[string]string{}
+	if len(p.Sources) > 0 {
+		d["from"] = strings.Join(p.Sources, ",")
+		d["require_approval"] = fmt.Sprint(p.RequireApproval)
+		d["gates"] = fmt.Sprint(len(p.Gates))
+		if p.ApprovalTimeout > 0 {
+			d["approval_timeout"] = p.ApprovalTimeout.String()
+		}
+		if p.NoChampion != "" {
+			d["no_champion"] = p.NoChampion
+		}
+	}
+	switch {
+	case skipChecks:
+		d["checks"] = "skipped: rollback to a version that held the alias before"
+	case req.Rollback:
+		d["checks"] = "applied: rollback to a version that never held the alias"
+	}
+	return d
 }
 
 // describe reduces an activity failure to its root message.

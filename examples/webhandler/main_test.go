@@ -29,6 +29,10 @@ func users(n int) servingtest.Index {
 	return servingtest.Index{View: "user_orders", AsOf: 1_700_000_000_000_000, Keys: cols[:1], Columns: cols[1:], Batch: b}
 }
 
+// token is the serving token of the tests; serving refuses any shorter
+// than 32 characters.
+const token = "example-token-0123456789abcdef0123"
+
 // TestRecommendAgainstRealServer runs the handler against a real granary
 // serving server: with and without the model, for known and unknown users.
 func TestRecommendAgainstRealServer(t *testing.T) {
@@ -42,7 +46,7 @@ func TestRecommendAgainstRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := serving.New(serving.Options{Lake: l, Tokens: []string{"tok"}})
+	srv, err := serving.New(serving.Options{Lake: l, Tokens: []string{"web:" + token}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +55,7 @@ func TestRecommendAgainstRealServer(t *testing.T) {
 	}
 	granary := httptest.NewServer(srv.Handler())
 	defer granary.Close()
-	c, err := client.New(granary.URL, client.Options{Token: "tok"})
+	c, err := client.New(granary.URL, client.Options{Token: token})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package deploycheck
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -13,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/granaryml/granary/internal/serving"
 )
 
 // Each check reads the parsed stack and returns everything it finds wrong;
@@ -623,6 +626,33 @@ func checkCredentialsFromVariables(s *stack) []error {
 	return errs
 }
 
+// tokenRequired is how a serving token is written: a variable with no
+// default, so Compose refuses to start until .env sets it.
+var tokenRequired = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*):\?[^}]+\}$`)
+
+// checkTokensRequired: a token with a default would be the same in every
+// deployment that forgot its .env, and known to anyone who read this file.
+func checkTokensRequired(s *stack) []error {
+	var errs []error
+	token := regexp.MustCompile(`TOKENS?$`)
+	found := 0
+	for _, n := range s.raw.sortedNames() {
+		for k, v := range s.raw.Services[n].Environment {
+			if !token.MatchString(k) {
+				continue
+			}
+			found++
+			if !tokenRequired.MatchString(v) {
+				errs = append(errs, fmt.Errorf("service %s: %s is %q; write ${%s:?how to set it} so the stack refuses to start without a token in .env", n, k, v, k))
+			}
+		}
+	}
+	if found == 0 {
+		errs = append(errs, errors.New("no service has a token variable; serving and its notifications need one"))
+	}
+	return errs
+}
+
 // checkWorkerScales: `docker compose up --scale granary-worker=N` works,
 // i.e. the worker has no fixed host port and no fixed container name.
 func checkWorkerScales(s *stack) []error {
@@ -693,7 +723,15 @@ func checkServe(s *stack) []error {
 	tok := w.Environment["GRANARY_SERVE_NOTIFY_TOKEN"]
 	accepted := false
 	for _, t := range strings.Split(svc.Environment["GRANARY_SERVE_TOKENS"], ",") {
-		accepted = accepted || (tok != "" && strings.TrimSpace(t) == tok)
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		parsed, err := serving.ParseToken(t)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: GRANARY_SERVE_TOKENS: %w", name, err))
+			continue
+		}
+		accepted = accepted || (tok != "" && parsed.Secret == tok)
 	}
 	if !accepted {
 		errs = append(errs, fmt.Errorf("service %s: GRANARY_SERVE_NOTIFY_TOKEN is not one of %s's GRANARY_SERVE_TOKENS", wname, name))

@@ -33,6 +33,7 @@ var composeChecks = []struct {
 	{"search attributes registered", checkSearchAttributes},
 	{"volumes declared and present", checkVolumes},
 	{"credentials come from variables", checkCredentialsFromVariables},
+	{"serving tokens have no default", checkTokensRequired},
 	{"worker scales", checkWorkerScales},
 	{"serve reachable and healthchecked", checkServe},
 	{"temporal dynamic config mounted", checkTemporalDynamicConfig},
@@ -40,7 +41,7 @@ var composeChecks = []struct {
 
 func mustLoad(t *testing.T) *stack {
 	t.Helper()
-	s, err := loadStack(composePath)
+	s, err := loadStack(composePath, operatorEnv)
 	if err != nil {
 		t.Fatalf("load %s: %v", composePath, err)
 	}
@@ -451,6 +452,32 @@ func TestChecksCatchBrokenStacks(t *testing.T) {
 			},
 			check: checkServe, want: "GRANARY_SERVE_NOTIFY_TOKEN",
 		},
+		{
+			name: "serving token falls back to a fixed default",
+			mutate: func(t *testing.T, s *stack) {
+				s.raw.Services["granary-serve"].Environment["GRANARY_SERVE_TOKENS"] = "${GRANARY_SERVE_TOKENS:-granary-dev-token}"
+			},
+			check: checkTokensRequired, want: "refuses to start without a token",
+		},
+		{
+			name: "notify token written as a literal",
+			mutate: func(t *testing.T, s *stack) {
+				for _, v := range s.raw.Services {
+					if _, ok := v.Environment["GRANARY_SERVE_NOTIFY_TOKEN"]; ok {
+						v.Environment["GRANARY_SERVE_NOTIFY_TOKEN"] = notifySecret
+					}
+				}
+			},
+			check: checkTokensRequired, want: "GRANARY_SERVE_NOTIFY_TOKEN",
+		},
+		{
+			name: "serving token too short to be a secret",
+			mutate: func(t *testing.T, s *stack) {
+				_, v := role(t, s, serve(s))
+				v.Environment["GRANARY_SERVE_TOKENS"] = "worker:" + notifySecret + ",web:s3cret"
+			},
+			check: checkServe, want: "at least 32",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -528,8 +555,16 @@ func TestDockerfileChecksCatchBreakage(t *testing.T) {
 func TestInterpolate(t *testing.T) {
 	cases := []struct {
 		in, want, wantErr string
+		env               dotEnv
 	}{
 		{in: "plain", want: "plain"},
+		{in: "${A:-x}", env: dotEnv{"A": "set"}, want: "set"},
+		{in: "${A:-x}", env: dotEnv{"A": ""}, want: "x"},
+		{in: "${A-x}", env: dotEnv{"A": ""}, want: ""},
+		{in: "${A:+alt}", env: dotEnv{"A": "set"}, want: "alt"},
+		{in: "${A:?set A}", env: dotEnv{"A": "value"}, want: "value"},
+		{in: "${A:?set A}", env: dotEnv{"A": ""}, wantErr: "is required (set A)"},
+		{in: "${A}", env: dotEnv{"A": "value"}, wantErr: "has no default"},
 		{in: "${A:-x}", want: "x"},
 		{in: "${A-x}", want: "x"},
 		{in: "${A:-}", want: ""},
@@ -545,7 +580,7 @@ func TestInterpolate(t *testing.T) {
 		{in: "cost: 5$", wantErr: "lone $"},
 	}
 	for _, tc := range cases {
-		got, err := interpolate(tc.in)
+		got, err := interpolate(tc.in, tc.env)
 		switch {
 		case tc.wantErr != "":
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -553,6 +588,40 @@ func TestInterpolate(t *testing.T) {
 			}
 		case err != nil || got != tc.want:
 			t.Errorf("interpolate(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestComposeRefusesToStartWithoutTokens: with no .env, Compose stops at
+// the serving tokens instead of starting with a token everyone knows.
+func TestComposeRefusesToStartWithoutTokens(t *testing.T) {
+	data, err := os.ReadFile(composePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = parseStack(data, filepath.Dir(composePath), nil)
+	if err == nil {
+		t.Fatal("the stack resolved with no .env; the serving tokens must be required")
+	}
+	for _, v := range []string{"GRANARY_SERVE_TOKENS", "GRANARY_SERVE_NOTIFY_TOKEN"} {
+		if !strings.Contains(err.Error(), "${"+v+"} is required") {
+			t.Errorf("no .env: %v; want %s reported as required", err, v)
+		}
+	}
+	if strings.Contains(string(data), "granary-dev-token") {
+		t.Error("docker-compose.yml still names the old fixed token")
+	}
+	// What operatorEnv sets is all a .env needs: everything else has a
+	// working default.
+	for v := range operatorEnv {
+		env := dotEnv{}
+		for k, val := range operatorEnv {
+			if k != v {
+				env[k] = val
+			}
+		}
+		if _, err := parseStack(data, filepath.Dir(composePath), env); err == nil || !strings.Contains(err.Error(), v) {
+			t.Errorf("without %s: %v; want it reported", v, err)
 		}
 	}
 }
@@ -592,7 +661,7 @@ func TestParseStackIsStrict(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := parseStack([]byte(tc.yaml), dir)
+			_, err := parseStack([]byte(tc.yaml), dir, operatorEnv)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v; want an error containing %q", err, tc.want)
 			}
@@ -600,7 +669,7 @@ func TestParseStackIsStrict(t *testing.T) {
 	}
 	t.Run("extension fields are allowed", func(t *testing.T) {
 		doc := "x-common: &c\n  restart: \"no\"\nservices:\n  a:\n    image: x:1.0\n    x-note: fine\n"
-		if _, err := parseStack([]byte(doc), dir); err != nil {
+		if _, err := parseStack([]byte(doc), dir, operatorEnv); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -14,8 +14,9 @@ import (
 
 // stack is docker-compose.yml twice over: raw is the file as written (to
 // check that credentials come from variables), resolved has every
-// ${VAR:-default} replaced by its default, as Compose would run it with no
-// .env file. dir is where relative bind-mount sources are looked up.
+// variable replaced as Compose would run it with a .env file that sets
+// only what has no default (operatorEnv). dir is where relative
+// bind-mount sources are looked up.
 type stack struct {
 	raw      *composeFile
 	resolved *composeFile
@@ -431,15 +432,32 @@ func (h *healthcheck) enabled() bool {
 
 // loadStack reads a compose file and decodes it twice: as written, and with
 // variables resolved to their defaults.
-func loadStack(path string) (*stack, error) {
+// dotEnv is what a .env file next to docker-compose.yml sets.
+type dotEnv map[string]string
+
+// Secrets of operatorEnv: made up here, as an operator makes their own.
+var (
+	notifySecret = strings.Repeat("n0", 20)
+	webSecret    = strings.Repeat("w1", 20)
+)
+
+// operatorEnv is the least a .env must set for the stack to start: the
+// serving tokens, which have no default, since a default token would be
+// known to everyone who has read this repository.
+var operatorEnv = dotEnv{
+	"GRANARY_SERVE_TOKENS":       "worker:" + notifySecret + ",web:" + webSecret,
+	"GRANARY_SERVE_NOTIFY_TOKEN": notifySecret,
+}
+
+func loadStack(path string, env dotEnv) (*stack, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return parseStack(data, filepath.Dir(path))
+	return parseStack(data, filepath.Dir(path), env)
 }
 
-func parseStack(data []byte, dir string) (*stack, error) {
+func parseStack(data []byte, dir string, env dotEnv) (*stack, error) {
 	var raw composeFile
 	if err := strictUnmarshal(data, &raw); err != nil {
 		return nil, err
@@ -451,7 +469,7 @@ func parseStack(data []byte, dir string) (*stack, error) {
 		return nil, err
 	}
 	var errs []error
-	tree = interpolateTree(tree, "", &errs)
+	tree = interpolateTree(tree, "", env, &errs)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -474,20 +492,20 @@ func strictUnmarshal(data []byte, v any) error {
 	return yaml.UnmarshalWithOptions(data, v, yaml.Strict(), yaml.AllowFieldPrefixes("x-"))
 }
 
-func interpolateTree(v any, path string, errs *[]error) any {
+func interpolateTree(v any, path string, env dotEnv, errs *[]error) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, child := range x {
-			x[k] = interpolateTree(child, path+"."+k, errs)
+			x[k] = interpolateTree(child, path+"."+k, env, errs)
 		}
 		return x
 	case []any:
 		for i, child := range x {
-			x[i] = interpolateTree(child, fmt.Sprintf("%s[%d]", path, i), errs)
+			x[i] = interpolateTree(child, fmt.Sprintf("%s[%d]", path, i), env, errs)
 		}
 		return x
 	case string:
-		s, err := interpolate(x)
+		s, err := interpolate(x, env)
 		if err != nil {
 			*errs = append(*errs, fmt.Errorf("%s: %w", strings.TrimPrefix(path, "."), err))
 		}
@@ -497,11 +515,14 @@ func interpolateTree(v any, path string, errs *[]error) any {
 	}
 }
 
-// interpolate resolves Compose variables as if none were set: $$ is a
-// literal $, ${VAR:-default} and ${VAR-default} give their default (itself
-// interpolated), ${VAR:+alt} gives "". A variable with no default is an
-// error: the stack must come up from a clean checkout with no .env file.
-func interpolate(s string) (string, error) {
+// interpolate resolves Compose variables as Compose does with env as the
+// .env file: $$ is a literal $; ${VAR:-default} and ${VAR-default} give
+// VAR's value, or their default (itself interpolated); ${VAR:+alt} gives
+// alt when VAR is set. ${VAR:?message} gives VAR's value and is an error
+// when the .env does not set it, as Compose refuses to start. A variable
+// with neither a default nor a ? is an error even when set: the stack must
+// say what it does without one.
+func interpolate(s string, env dotEnv) (string, error) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -521,7 +542,7 @@ func interpolate(s string) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			val, err := resolveVariable(s[i+2 : end])
+			val, err := resolveVariable(s[i+2:end], env)
 			if err != nil {
 				return "", fmt.Errorf("%q: %w", s, err)
 			}
@@ -556,7 +577,7 @@ func closingBrace(s string, open int) (int, error) {
 	return 0, fmt.Errorf("%q: unterminated ${", s)
 }
 
-func resolveVariable(expr string) (string, error) {
+func resolveVariable(expr string, env dotEnv) (string, error) {
 	n := 0
 	for n < len(expr) && isNameChar(expr[n]) {
 		n++
@@ -565,17 +586,35 @@ func resolveVariable(expr string) (string, error) {
 	if name == "" || !isNameStart(name[0]) {
 		return "", fmt.Errorf("${%s}: bad variable name", expr)
 	}
+	val, set := env[name]
 	switch {
 	case rest == "":
 		return "", fmt.Errorf("${%s} has no default; write ${%s:-default}", name, name)
 	case strings.HasPrefix(rest, ":-"):
-		return interpolate(rest[2:])
+		if val != "" {
+			return val, nil
+		}
+		return interpolate(rest[2:], env)
 	case strings.HasPrefix(rest, "-"):
-		return interpolate(rest[1:])
-	case strings.HasPrefix(rest, ":+"), strings.HasPrefix(rest, "+"):
+		if set {
+			return val, nil
+		}
+		return interpolate(rest[1:], env)
+	case strings.HasPrefix(rest, ":+"):
+		if val != "" {
+			return interpolate(rest[2:], env)
+		}
+		return "", nil
+	case strings.HasPrefix(rest, "+"):
+		if set {
+			return interpolate(rest[1:], env)
+		}
 		return "", nil
 	case strings.HasPrefix(rest, ":?"), strings.HasPrefix(rest, "?"):
-		return "", fmt.Errorf("${%s} is required (%s), so the stack cannot start without a .env file", name, strings.TrimLeft(rest, ":?"))
+		if val != "" || (set && !strings.HasPrefix(rest, ":")) {
+			return val, nil
+		}
+		return "", fmt.Errorf("${%s} is required (%s), so the stack cannot start without it in .env", name, strings.TrimLeft(rest, ":?"))
 	default:
 		return "", fmt.Errorf("${%s}: unknown operator %q", expr, rest)
 	}

@@ -1,6 +1,9 @@
 // Package modelgate evaluates promotion gates: expr-lang expressions over
 // a candidate model's metrics (auc, loss, ...) and the current champion's
 // (champion.auc), e.g. `auc >= 0.8 && auc >= champion.auc - 0.01`.
+//
+// A gate never passes just because the alias has no holder yet: its parts
+// that do not read the champion are still evaluated (see Evaluate).
 package modelgate
 
 import (
@@ -26,7 +29,7 @@ const ChampionName = "champion"
 // Result is one gate's verdict.
 type Result struct {
 	Passed  bool
-	Skipped bool // it reads champion metrics and there is no champion
+	Skipped bool // its verdict depends on a champion that does not exist
 	Detail  string
 }
 
@@ -87,37 +90,184 @@ func Check(gate string, metrics map[string]float64) error {
 	return err
 }
 
-// Evaluate runs a gate. With no champion (nil), a gate that reads
-// champion metrics passes as skipped: the first promotion of an alias
-// has nothing to beat.
-func Evaluate(gate string, candidate, champion map[string]float64) (Result, error) {
+// NoChampion says what a gate whose verdict depends on the champion's
+// metrics gives when the alias has no holder yet.
+type NoChampion string
+
+const (
+	// NoChampionSkip passes such a gate as skipped: the first promotion of
+	// an alias has nothing to beat. The parts of the gate that do not read
+	// the champion are still evaluated, and fail it when they decide it.
+	NoChampionSkip NoChampion = "skip"
+	// NoChampionFail fails it: nothing is promoted on a comparison that
+	// could not be made.
+	NoChampionFail NoChampion = "fail"
+)
+
+// ParseNoChampion reads a NoChampion; "" is NoChampionSkip.
+func ParseNoChampion(s string) (NoChampion, error) {
+	switch NoChampion(s) {
+	case "", NoChampionSkip:
+		return NoChampionSkip, nil
+	case NoChampionFail:
+		return NoChampionFail, nil
+	}
+	return "", fmt.Errorf("%w: no_champion %q: want skip or fail", ErrInvalidGate, s)
+}
+
+// Evaluate runs a gate. champion nil means the alias has no holder: then
+// a gate that reads champion metrics is evaluated in three-valued logic,
+// each part (an operand of &&, ||, !) that reads the champion being
+// unknown. The champion-free parts decide the gate whenever they can
+// (auc >= 0.8 && auc >= champion.auc fails for auc 0.1); only a verdict
+// that truly depends on the champion is left to noChampion.
+func Evaluate(gate string, candidate, champion map[string]float64, noChampion NoChampion) (Result, error) {
 	cand, champ, err := refs(gate)
 	if err != nil {
 		return Result{}, err
-	}
-	if len(champ) > 0 && champion == nil {
-		return Result{Passed: true, Skipped: true, Detail: "no champion yet"}, nil
 	}
 	for _, m := range cand {
 		if _, ok := candidate[m]; !ok && !isBuiltin(m) {
 			return Result{}, fmt.Errorf("%w %q: the candidate has no metric %q (it has %s)", ErrInvalidGate, gate, m, names(candidate))
 		}
 	}
+	if champion == nil && readsChampion(gate) {
+		return evaluateWithoutChampion(gate, cand, champ, candidate, noChampion)
+	}
 	for _, m := range champ {
 		if _, ok := champion[m]; !ok {
 			return Result{}, fmt.Errorf("%w %q: the champion has no metric %q (it has %s)", ErrInvalidGate, gate, m, names(champion))
 		}
 	}
-	prog, err := compile(gate, candidate, champion)
+	passed, err := run(gate, candidate, champion)
 	if err != nil {
 		return Result{}, err
 	}
+	return Result{Passed: passed, Detail: detail(cand, champ, candidate, champion)}, nil
+}
+
+func run(gate string, candidate, champion map[string]float64) (bool, error) {
+	prog, err := compile(gate, candidate, champion)
+	if err != nil {
+		return false, err
+	}
 	out, err := expr.Run(prog, env(candidate, champion))
+	if err != nil {
+		return false, fmt.Errorf("%w %q: %v", ErrInvalidGate, gate, err)
+	}
+	passed, _ := out.(bool)
+	return passed, nil
+}
+
+// truth is a three-valued verdict: a part of a gate that reads a champion
+// that does not exist is unknown.
+type truth int
+
+const (
+	unknown truth = iota
+	falsy
+	truthy
+)
+
+func evaluateWithoutChampion(gate string, cand, champ []string, candidate map[string]float64, noChampion NoChampion) (Result, error) {
+	// Type-check the whole gate first, with placeholder champion metrics,
+	// so a gate that could never run fails the same way with or without
+	// a champion.
+	placeholder := make(map[string]float64, len(champ))
+	for _, m := range champ {
+		placeholder[m] = 0
+	}
+	if _, err := compile(gate, candidate, placeholder); err != nil {
+		return Result{}, err
+	}
+	tree, err := parser.Parse(gate)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w %q: %v", ErrInvalidGate, gate, oneLine(err.Error()))
+	}
+	t, err := eval3(tree.Node, candidate)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w %q: %v", ErrInvalidGate, gate, err)
 	}
-	passed, _ := out.(bool)
-	return Result{Passed: passed, Detail: detail(cand, champ, candidate, champion)}, nil
+	values := detail(cand, nil, candidate, nil)
+	switch {
+	case t == truthy:
+		return Result{Passed: true, Detail: strings.TrimSpace(values + " (no champion; holds whatever it would be)")}, nil
+	case t == falsy:
+		return Result{Passed: false, Detail: strings.TrimSpace(values + " (no champion; fails on the parts that do not read it)")}, nil
+	case noChampion == NoChampionFail:
+		return Result{Passed: false, Detail: strings.TrimSpace(values + " (no champion, and the verdict depends on it; no_champion: fail)")}, nil
+	}
+	return Result{Passed: true, Skipped: true, Detail: strings.TrimSpace(values + " (no champion yet; the parts that do not read it hold)")}, nil
+}
+
+// eval3 evaluates the boolean connectives itself and hands every other
+// subexpression to expr-lang: unknown if it reads the champion, its
+// value otherwise.
+func eval3(n ast.Node, candidate map[string]float64) (truth, error) {
+	switch node := n.(type) {
+	case *ast.BinaryNode:
+		switch node.Operator {
+		case "&&", "and", "||", "or":
+			l, err := eval3(node.Left, candidate)
+			if err != nil {
+				return unknown, err
+			}
+			r, err := eval3(node.Right, candidate)
+			if err != nil {
+				return unknown, err
+			}
+			if node.Operator == "&&" || node.Operator == "and" {
+				switch {
+				case l == falsy || r == falsy:
+					return falsy, nil
+				case l == truthy && r == truthy:
+					return truthy, nil
+				}
+				return unknown, nil
+			}
+			switch {
+			case l == truthy || r == truthy:
+				return truthy, nil
+			case l == falsy && r == falsy:
+				return falsy, nil
+			}
+			return unknown, nil
+		}
+	case *ast.UnaryNode:
+		if node.Operator == "!" || node.Operator == "not" {
+			t, err := eval3(node.Node, candidate)
+			switch t {
+			case truthy:
+				return falsy, err
+			case falsy:
+				return truthy, err
+			}
+			return unknown, err
+		}
+	}
+	if nodeReadsChampion(n) {
+		return unknown, nil
+	}
+	ok, err := run(n.String(), candidate, nil)
+	if err != nil {
+		return unknown, err
+	}
+	if ok {
+		return truthy, nil
+	}
+	return falsy, nil
+}
+
+func readsChampion(gate string) bool {
+	tree, err := parser.Parse(gate)
+	return err == nil && nodeReadsChampion(tree.Node)
+}
+
+func nodeReadsChampion(n ast.Node) bool {
+	return ast.Find(n, func(n ast.Node) bool {
+		id, ok := n.(*ast.IdentifierNode)
+		return ok && id.Value == ChampionName
+	}) != nil
 }
 
 func env(candidate, champion map[string]float64) map[string]any {

@@ -33,7 +33,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/admin/reload", s.route(routeReload, true, s.postReload))
 	mux.Handle("GET /healthz", s.route(routeHealth, false, s.getHealth))
 	mux.Handle("GET /readyz", s.route(routeHealth, false, s.getReady))
-	mux.Handle("GET /metrics", s.route(routeMetrics, false, s.getMetrics))
+	mux.Handle("GET /metrics", s.route(routeMetrics, !s.publicMetrics, s.getMetrics))
 	mux.Handle("/", s.route(routeOther, false, func(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("%w: no route %s %s (see GET /v1/features/{view}, POST /v1/features:batch, GET /v1/models/{name}/aliases/{alias})", errNotFound, r.Method, r.URL.Path)
 	}))
@@ -372,10 +372,13 @@ func (s *Server) getModelAlias(w http.ResponseWriter, r *http.Request) error {
 // moving an alias, so the swap does not wait for the next poll.
 func (s *Server) postReload(w http.ResponseWriter, r *http.Request) error {
 	io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
+	by := s.actor(r)
 	res, err := s.Refresh(r.Context())
 	if err != nil {
+		s.log.Warn("reload failed", "by", by, "err", err)
 		return fmt.Errorf("%w: refresh: %v", errUnavailable, err)
 	}
+	s.log.Info("reload", "by", by, "swaps", len(res.Swaps))
 	b, _ := json.Marshal(res)
 	writeJSON(w, "", append(b, '\n'))
 	return nil

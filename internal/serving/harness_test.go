@@ -173,7 +173,7 @@ type promSample struct {
 // scrape reads GET /metrics.
 func scrape(tb testing.TB, h http.Handler) []promSample {
 	tb.Helper()
-	rec := call(h, "GET", "/metrics", "", "")
+	rec := call(h, "GET", "/metrics", "", token)
 	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
 		tb.Fatalf("GET /metrics: %d %q", rec.Code, rec.Header().Get("Content-Type"))
 	}

@@ -33,10 +33,16 @@ const GCPercent = 25
 // Options configure a Server.
 type Options struct {
 	Lake *lake.Lake
-	// Tokens are the accepted bearer tokens; empty means no auth, which
-	// New refuses unless AllowNoAuth is set.
+	// Tokens are the accepted bearer tokens, each "name:secret" or a bare
+	// secret (see ParseToken); a secret shorter than MinTokenLength is
+	// refused. Empty means no auth, which New refuses unless AllowNoAuth
+	// is set.
 	Tokens      []string
 	AllowNoAuth bool
+	// PublicMetrics serves GET /metrics without a token. It names every
+	// view, alias and version served, so it is off unless the listener is
+	// only reachable from the machine itself (granary serve decides).
+	PublicMetrics bool
 	// Poll is how often refs are re-read; 0 means 5s. Pushes to
 	// /v1/admin/reload refresh at once.
 	Poll time.Duration
@@ -52,18 +58,21 @@ type Options struct {
 
 // Server answers the API. Create it with New, start Run, serve Handler.
 type Server struct {
-	lake      *lake.Lake
-	tokens    [][sha256.Size]byte
-	poll      time.Duration
-	maxBatch  int
-	log       *slog.Logger
-	clock     func() time.Time
-	metrics   *metrics
-	cat       atomic.Pointer[catalog]
-	ready     atomic.Bool
-	refreshMu sync.Mutex
-	cache     indexCache
-	models    modelAliases
+	lake   *lake.Lake
+	tokens [][sha256.Size]byte
+	names  []string // of tokens, index for index
+	// publicMetrics: GET /metrics needs no token.
+	publicMetrics bool
+	poll          time.Duration
+	maxBatch      int
+	log           *slog.Logger
+	clock         func() time.Time
+	metrics       *metrics
+	cat           atomic.Pointer[catalog]
+	ready         atomic.Bool
+	refreshMu     sync.Mutex
+	cache         indexCache
+	models        modelAliases
 }
 
 // New checks o and returns a server with an empty catalog; it is not
@@ -72,11 +81,14 @@ func New(o Options) (*Server, error) {
 	if o.Lake == nil {
 		return nil, fmt.Errorf("serving: no lake")
 	}
-	s := &Server{lake: o.Lake, poll: o.Poll, maxBatch: o.MaxBatch, log: o.Logger, clock: o.Clock, metrics: newMetrics()}
-	for _, t := range o.Tokens {
-		if t = strings.TrimSpace(t); t != "" {
-			s.tokens = append(s.tokens, sha256.Sum256([]byte(t)))
-		}
+	s := &Server{lake: o.Lake, poll: o.Poll, maxBatch: o.MaxBatch, log: o.Logger, clock: o.Clock, metrics: newMetrics(), publicMetrics: o.PublicMetrics}
+	tokens, err := parseTokens(o.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tokens {
+		s.tokens = append(s.tokens, sha256.Sum256([]byte(t.Secret)))
+		s.names = append(s.names, t.Name)
 	}
 	if len(s.tokens) == 0 && !o.AllowNoAuth {
 		return nil, fmt.Errorf("serving: no bearer tokens configured (set GRANARY_SERVE_TOKENS or --tokens-file; --no-auth only for local development)")
@@ -156,4 +168,27 @@ func (s *Server) authorized(r *http.Request) bool {
 		match |= subtle.ConstantTimeCompare(sum[:], s.tokens[i][:])
 	}
 	return match == 1
+}
+
+// actor names who made a request: the name of the token it presented
+// ("" when none matched), "anonymous" on a server without auth. Only
+// actions call it, so the lookups' hot path stays as it is.
+func (s *Server) actor(r *http.Request) string {
+	if len(s.tokens) == 0 {
+		return "anonymous"
+	}
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "Bearer ") {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(h[7:])))
+	// Which token matched is selected in constant time too.
+	found := -1
+	for i := range s.tokens {
+		found = subtle.ConstantTimeSelect(subtle.ConstantTimeCompare(sum[:], s.tokens[i][:]), i, found)
+	}
+	if found < 0 {
+		return ""
+	}
+	return s.names[found]
 }

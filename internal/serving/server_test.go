@@ -16,7 +16,7 @@ import (
 	"github.com/granaryml/granary/internal/tabular"
 )
 
-const token = "s3cret-token"
+const token = "s3cret-token-0123456789abcdef0123456789"
 
 // usersIndex is n users keyed by user_id with spend = id * gen and a name.
 func usersIndex(n int, gen float64) servingtest.Index {
@@ -48,7 +48,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	l := lake.New(store)
-	srv, err := serving.New(serving.Options{Lake: l, Tokens: []string{"other", token}})
+	srv, err := serving.New(serving.Options{Lake: l, Tokens: []string{"other:" + strings.Repeat("o", 40), token}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,8 +37,9 @@ import (
 
 func main() {
 	out := flag.String("out", "workflows/testdata/histories", "directory for the history JSON files")
+	only := flag.String("only", "", "record only these scenarios (comma-separated file names without .json), keeping the other files")
 	flag.Parse()
-	if err := run(*out); err != nil {
+	if err := run(*out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "recordhistories:", err)
 		os.Exit(1)
 	}
@@ -51,7 +53,7 @@ type scenario struct {
 	wantFail bool
 }
 
-func run(outDir string) error {
+func run(outDir, only string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	srv, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{SearchAttributes: workflows.SearchAttributeNames()})
@@ -87,6 +89,9 @@ func run(outDir string) error {
 		return err
 	}
 	for _, sc := range scenarios() {
+		if only != "" && !slices.Contains(strings.Split(only, ","), sc.file) {
+			continue
+		}
 		in, err := sc.input(store)
 		if err != nil {
 			return err
@@ -164,6 +169,7 @@ func scenarios() []scenario {
 		{file: "extract-two-files", workflow: workflows.ExtractWorkflowName, input: extractInput},
 		{file: "build-two-views", workflow: workflows.BuildWorkflowName, input: buildInput},
 		{file: "promote-gated", workflow: workflows.PromoteWorkflowName, input: promoteInput},
+		{file: "promote-policy", workflow: workflows.PromoteWorkflowName, input: promotePolicyInput},
 		{file: "materialize-three-shards", workflow: workflows.MaterializeWorkflowName, input: materializeInput},
 	}
 }
@@ -307,6 +313,49 @@ func promoteInput(store objstore.Store) (any, error) {
 	return workflows.PromoteInput{Model: "churn", Alias: "prod", Queue: []activities.PromoteRequest{
 		{ID: "r1", Model: "churn", Version: versions[0], Alias: "prod", Gates: []string{"auc >= 0.75"}},
 		{ID: "r2", Model: "churn", Version: versions[1], Alias: "prod", Gates: []string{"auc >= champion.auc"}},
+	}}, nil
+}
+
+// promotePolicyInput applies a promotion policy for fraud/prod and queues
+// a first promotion failing the policy's gate with no champion, one
+// passing it, a second promotion, a rollback to a previous holder (checks
+// skipped) and a rollback to a version that never held prod (checked).
+func promotePolicyInput(store objstore.Store) (any, error) {
+	ctx := context.Background()
+	l := lake.New(store)
+	spec := "project: recordpolicy\nmodels:\n  - name: fraud\n    aliases:\n      - name: prod\n        gates: [\"auc >= 0.8 && auc >= champion.auc - 0.01\"]\n"
+	d, n, _ := lake.HashReader(strings.NewReader(spec))
+	if _, err := l.PutBlob(ctx, d, strings.NewReader(spec), n); err != nil {
+		return nil, err
+	}
+	specID, _, err := l.CommitManifest(ctx, &lake.Manifest{Kind: lake.KindSpec, Name: "recordpolicy", Artifact: &lake.Artifact{Digest: d, Bytes: n, Files: 1}, Params: map[string]string{"file": "policy.yaml"}})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := l.MoveRef(ctx, lake.MoveOptions{Kind: lake.KindSpec, Name: "recordpolicy", Ref: "latest", To: specID, By: "recorder"}); err != nil {
+		return nil, err
+	}
+	var v []string
+	for i, auc := range []float64{0.1, 0.85, 0.9, 0.3} {
+		content := fmt.Sprintf("fraud weights %d", i)
+		d, n, _ := lake.HashReader(strings.NewReader(content))
+		if _, err := l.PutBlob(ctx, d, strings.NewReader(content), n); err != nil {
+			return nil, err
+		}
+		files := []lake.File{{Digest: d, Bytes: n, Partition: "model.bin"}}
+		id, _, err := l.CommitManifest(ctx, &lake.Manifest{Kind: lake.KindModel, Name: "fraud", Files: files,
+			Artifact: &lake.Artifact{Digest: activities.ArtifactDigest(files), Bytes: n, Files: 1, Metrics: map[string]float64{"auc": auc}}})
+		if err != nil {
+			return nil, err
+		}
+		v = append(v, id)
+	}
+	req := func(id, version string, rollback bool) activities.PromoteRequest {
+		return activities.PromoteRequest{ID: id, Model: "fraud", Version: version, Alias: "prod", By: "recorder", Identity: "recorder", Rollback: rollback}
+	}
+	return workflows.PromoteInput{Model: "fraud", Alias: "prod", Queue: []activities.PromoteRequest{
+		req("weak", v[0], false), req("first", v[1], false), req("second", v[2], false),
+		req("back", v[1], true), req("never-held", v[3], true),
 	}}, nil
 }
 
