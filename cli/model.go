@@ -36,8 +36,8 @@ PromoteModel: one workflow per alias, so promotions to it are serialized.`,
 		Subcommands: []*ucli.Command{
 			modelRegisterCommand(),
 			modelPromoteCommand(),
-			modelDecisionCommand("approve", workflows.ApproveSignal),
-			modelDecisionCommand("reject", workflows.RejectSignal),
+			modelDecisionCommand("approve", "approved", workflows.ApproveSignal),
+			modelDecisionCommand("reject", "rejected", workflows.RejectSignal),
 			modelStatusCommand(),
 			modelRollbackCommand(),
 			modelHistoryCommand(),
@@ -460,7 +460,7 @@ func printOutcome(w io.Writer, o workflows.PromoteOutcome) {
 	}
 }
 
-func modelDecisionCommand(verb, signal string) *ucli.Command {
+func modelDecisionCommand(verb, past, signal string) *ucli.Command {
 	return &ucli.Command{
 		Name:      verb,
 		Usage:     verb + " a promotion waiting for approval",
@@ -530,7 +530,7 @@ Examples:
 				return fmt.Errorf("%s: %w", verb, err)
 			}
 			return p.result(d, func(w io.Writer) {
-				fprintf(w, "%sd %s@%s for %s\n", strings.TrimSuffix(verb, "e"), name, lake.ShortID(id), c.String("alias"))
+				fprintf(w, "%s %s@%s for %s\n", past, name, lake.ShortID(id), c.String("alias"))
 			})
 		},
 	}

@@ -65,7 +65,9 @@ models:
 		t.Errorf("the requester should be told what the policy demands: %s", info)
 	}
 	waitStep(t, run, "approval")
-	run("model", "approve", "churn@"+good[:10], "--alias", "prod", "--by", "someone-else", "--comment", "eval ok")
+	if out, _ := run("model", "approve", "churn@"+good[:10], "--alias", "prod", "--by", "someone-else", "--comment", "eval ok"); !strings.HasPrefix(out, "approved churn@"+good[:12]+" for prod\n") {
+		t.Errorf("approve printed %q", out)
+	}
 	waitAlias(t, run, good)
 
 	me, err := user.Current()
@@ -100,7 +102,9 @@ models:
 		t.Errorf("the requester should be told the rollback is checked: %s", info)
 	}
 	waitStep(t, run, "approval")
-	run("model", "reject", "churn@"+other[:10], "--alias", "prod", "--comment", "not a rollback")
+	if out, _ := run("model", "reject", "churn@"+other[:10], "--alias", "prod", "--comment", "not a rollback"); !strings.HasPrefix(out, "rejected churn@"+other[:12]+" for prod\n") {
+		t.Errorf("reject printed %q", out)
+	}
 	time.Sleep(time.Second)
 	list, _ := run("--output", "json", "model", "list")
 	if !strings.Contains(list, `"prod": "`+good) {
