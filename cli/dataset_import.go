@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -102,7 +101,7 @@ func runImport(c *ucli.Context) error {
 		}
 		in.Schema = &s
 	}
-	if in.Sources, err = uploadSources(c.Context, l, c.Args().Tail(), p); err != nil {
+	if in.Sources, err = uploadSources(c, l, c.Args().Tail(), p); err != nil {
 		return err
 	}
 
@@ -157,13 +156,18 @@ func renderImportProgress(pr workflows.ImportProgress, elapsed time.Duration) st
 
 // uploadSources turns PATH arguments into staged sources: local files (a
 // directory means its regular files, sorted, hidden ones skipped) are
-// hashed and uploaded by the CLI; lake: and s3:// URLs are staged by a
-// worker.
-func uploadSources(ctx context.Context, l *lake.Lake, args []string, p printer) ([]activities.Source, error) {
+// hashed and uploaded by the CLI; lake: and s3:// URLs are pinned to the
+// object they name now and staged by a worker.
+func uploadSources(c *ucli.Context, l *lake.Lake, args []string, p printer) ([]activities.Source, error) {
+	ctx := c.Context
 	var out []activities.Source
 	for _, arg := range args {
 		if strings.HasPrefix(arg, "lake:") || strings.HasPrefix(arg, "s3://") {
-			out = append(out, activities.Source{Name: arg, URL: arg})
+			src, err := resolveRemoteSource(ctx, c, l, arg)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, src)
 			continue
 		}
 		paths, err := expandPath(arg)

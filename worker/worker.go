@@ -14,6 +14,7 @@ import (
 
 	"github.com/granaryml/granary/activities"
 	"github.com/granaryml/granary/internal/objstore"
+	"github.com/granaryml/granary/internal/objstore/storeurl"
 	"github.com/granaryml/granary/internal/spool"
 	"github.com/granaryml/granary/workflows"
 )
@@ -35,6 +36,11 @@ type Options struct {
 	// moves; ServeToken is the bearer token they accept.
 	ServeURLs  []string
 	ServeToken string
+	// AllowedEndpoints are the S3 endpoints import sources may be read
+	// from with this worker's credentials (see storeurl.Allowlist); the
+	// zero value allows none. `granary worker` and `granary dev` put the
+	// lake's own endpoint on it.
+	AllowedEndpoints storeurl.Allowlist
 }
 
 // New returns a worker with every granary workflow and activity
@@ -66,6 +72,7 @@ func New(opts Options) (sdkworker.Worker, error) {
 	acts := activities.New(opts.Store, opts.Identity)
 	acts.TempDir = tmp
 	acts.ServeURLs, acts.ServeToken = opts.ServeURLs, opts.ServeToken
+	acts.AllowedEndpoints = opts.AllowedEndpoints
 	Register(w, acts)
 	return w, nil
 }
