@@ -30,6 +30,8 @@ type importOutput struct {
 	RunID      string         `json:"run_id"`
 	URL        string         `json:"url"`
 	Moves      []lake.RefMove `json:"moves,omitempty"`
+	// RefsWorkflowID: see runRef.
+	RefsWorkflowID string `json:"refs_workflow_id,omitempty"`
 }
 
 func datasetImportCommand() *ucli.Command {
@@ -129,9 +131,16 @@ func runImport(c *ucli.Context) error {
 		return runFailed("import of "+name+" failed", out.URL, err)
 	}
 	out.Version, out.Rows, out.Bytes, out.Files, out.Created, out.Moves = res.Version, res.Rows, res.Bytes, res.Files, res.Created, res.Moves
+	st, err := settleRefs(c, tc, l, p, run, refTarget{kind: lake.KindDataset, name: name, refs: append([]string{"latest"}, tags...), reason: "import"}, res.Version, res.Moves)
+	if err != nil {
+		return err
+	}
+	out.Moves, out.RefsWorkflowID = st.Moves, st.WorkflowID
 	return p.result(out, func(w io.Writer) {
 		state := "new version"
 		switch {
+		case out.Attached && out.RefsWorkflowID != "":
+			state = "already imported by " + out.WorkflowID + "; refs moved again by " + out.RefsWorkflowID
 		case out.Attached:
 			state = "already imported by " + out.WorkflowID
 		case !res.Created:
@@ -139,7 +148,7 @@ func runImport(c *ucli.Context) error {
 		}
 		fprintf(w, "%s@%s (%s)\n", name, res.Version, state)
 		fprintf(w, "  %d rows, %d files, %s parquet\n", res.Rows, res.Files, humanBytes(res.Bytes))
-		for _, mv := range res.Moves {
+		for _, mv := range out.Moves {
 			fprintf(w, "  %s -> %s\n", mv.Ref, lake.ShortID(mv.To))
 		}
 		fprintf(w, "  run: %s\n", out.URL)

@@ -93,6 +93,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.BuildTrainingData, workflow.RegisterOptions{Name: workflows.BuildWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.PromoteModel, workflow.RegisterOptions{Name: workflows.PromoteWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Materialize, workflow.RegisterOptions{Name: workflows.MaterializeWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.RepointRefs, workflow.RegisterOptions{Name: workflows.RepointRefsWorkflowName})
 }
 
 // DefaultIdentity is host@pid, what operators see as the worker in the UI.
