@@ -55,7 +55,10 @@ func TestPromoteWaitFollowsContinueAsNew(t *testing.T) {
 		}
 		return s
 	}
-	waitFor(t, 30*time.Second, func() bool { s := status(); return s.Current != nil && s.Current.ID == "blocker" && s.Step == "approval" })
+	waitFor(t, 30*time.Second, func() bool {
+		s := status()
+		return s.Current != nil && s.Current.ID == "blocker" && s.Step == "approval"
+	})
 	// While a request waits for approval, new ones stay in the signal
 	// channel (in order), so the history tells when they have arrived.
 	signals := func() int {
