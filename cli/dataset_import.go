@@ -44,10 +44,17 @@ content-addressed, then runs the CommitDataset workflow: infer the schema
 (or apply --schema), convert to parquet (zstd, bounded row groups), compute
 column statistics, commit an immutable version and move refs/latest (and
 --tag) by compare-and-swap. Importing identical bytes again yields the same
-version id and writes nothing new.
+version id and writes nothing new; if latest (or a --tag) has moved on since,
+it is moved back to that version by a small RepointRefs run.
 
 A PATH may also be lake:KEY (an object already in the lake) or
-s3://bucket/key?endpoint=host:port (read by the worker with its credentials).
+s3://bucket/key?endpoint=host:port (read by the worker with its credentials,
+only from an endpoint the workers allow: the lake's own, or one given with
+granary worker --allow-endpoint / GRANARY_ALLOWED_ENDPOINTS). Credentials
+never go in the URL. The CLI pins such a PATH to the object's current ETag
+and size: after the object is overwritten, importing it again imports the
+new object; if it changes while the import runs, the import fails and asks
+to be run again.
 
 Schema file (YAML):
    columns:

@@ -35,7 +35,8 @@ filter, partitions them by a hash of the entity's join keys into --shards
 shards (one activity per source file), sorts each shard by (keys, time)
 (one activity per shard) and commits the result as dataset view.VIEW.
 Extracting the same view of the same source version again attaches to the
-earlier run instead of redoing it.
+earlier run instead of redoing it, and moves latest back to its version if
+another extraction moved it since.
 
 Examples:
    granary extract user_orders --wait

@@ -29,7 +29,8 @@ current spec as of the version's newest event, with the same windows, ttl
 and derived expressions a training build uses, into one index file per
 shard; commits them as a serving index version and moves its "latest"
 alias (and --alias). granary serve swaps to the new index without
-dropping a request.
+dropping a request. Materializing the same view version again attaches to
+the earlier run and moves the aliases back to its index if they moved on.
 
 Examples:
    granary materialize user_orders --wait
