@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/granaryml/granary/internal/objstore"
+	"github.com/granaryml/granary/internal/objstore/storeurl"
 )
 
 // Activities is registered with a worker; its exported methods are the
@@ -31,6 +32,10 @@ type Activities struct {
 	// PrefixRows is how many rows of a CSV a schema-less import infers
 	// from before converting (0: 100,000); tests make it small.
 	PrefixRows int64
+	// AllowedEndpoints are the S3 endpoints import sources (s3:// URLs) may
+	// be read from with this worker's credentials; the zero value allows
+	// none. Workers default it to the lake's own endpoint.
+	AllowedEndpoints storeurl.Allowlist
 }
 
 // New returns the activities bound to a lake store.

@@ -12,7 +12,11 @@ type Source struct {
 	Name   string      `json:"name"`             // what the user called it, for messages
 	Digest lake.Digest `json:"digest,omitempty"` // raw blob, once staged
 	Bytes  int64       `json:"bytes,omitempty"`
-	URL    string      `json:"url,omitempty"` // s3://… or file://… object to stage
+	URL    string      `json:"url,omitempty"` // lake:KEY or s3://… object to stage
+	// ETag (with Bytes) is the remote object the CLI resolved URL to
+	// before starting: it is part of the workflow id, so an overwritten
+	// object is a new import, and staging refuses any other object.
+	ETag string `json:"etag,omitempty"`
 }
 
 // StageSourceInput copies a remote object into the lake as a raw blob.

@@ -10,6 +10,7 @@ import (
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/modelgate"
 	"github.com/granaryml/granary/internal/objstore"
+	"github.com/granaryml/granary/internal/objstore/storeurl"
 	"github.com/granaryml/granary/internal/tabular"
 )
 
@@ -23,6 +24,7 @@ const (
 	ErrTypeNotFound       = "NotFound"
 	ErrTypeConflict       = "Conflict"
 	ErrTypeCorrupt        = "Corrupt"
+	ErrTypeNotAllowed     = "NotAllowed"
 )
 
 // toTemporal is the one place where granary's error tree becomes Temporal
@@ -35,6 +37,10 @@ func toTemporal(err error) error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return err
+	case errors.Is(err, storeurl.ErrEndpointNotAllowed):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotAllowed, err)
+	case errors.Is(err, ErrSourceChanged):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeConflict, err)
 	case errors.Is(err, objstore.ErrInvalidKey), errors.Is(err, objstore.ErrInvalidURL):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
 	case errors.Is(err, objstore.ErrNotFound):

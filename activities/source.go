@@ -2,9 +2,9 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"path"
 	"strings"
 
@@ -59,10 +59,17 @@ func (a *Activities) openSource(ctx context.Context, src Source, format tabular.
 	return &openedSource{format: format, reader: rc, close: rc.Close}, nil
 }
 
+// ErrSourceChanged: a remote source is not the object the import was
+// launched for (its ETag or size differ from what the CLI resolved, and
+// the workflow id derives from), so importing it would give that id
+// another content. Importing again resolves the new object.
+var ErrSourceChanged = errors.New("source changed since the import was started")
+
 // StageSource copies an object named by URL (lake:KEY or
 // s3://bucket/key?endpoint=…) into the lake as a content-addressed raw blob. It
 // spools to a local temp file because the blob key is the content's hash,
-// which is only known after reading everything.
+// which is only known after reading everything. When the CLI resolved the
+// object (ETag and size), only that object is accepted.
 func (a *Activities) StageSource(ctx context.Context, in StageSourceInput) (StageSourceResult, error) {
 	defer keepAlive(ctx)()
 	src := in.Source
@@ -70,22 +77,30 @@ func (a *Activities) StageSource(ctx context.Context, in StageSourceInput) (Stag
 	if err != nil {
 		return StageSourceResult{}, toTemporal(err)
 	}
-	rc, _, err := store.Get(ctx, key, objstore.GetOptions{})
+	rc, info, err := store.Get(ctx, key, objstore.GetOptions{})
 	if err != nil {
-		return StageSourceResult{}, toTemporal(fmt.Errorf("%s: %w", src.URL, err))
+		return StageSourceResult{}, toTemporal(fmt.Errorf("%s: %w", src.Name, err))
 	}
 	defer rc.Close()
+	// Get's info describes the very bytes it streams, so this check has no
+	// window between it and the read.
+	if src.ETag != "" && (info.ETag != src.ETag || info.Size != src.Bytes) {
+		return StageSourceResult{}, toTemporal(fmt.Errorf("%w: %s is now %d bytes with ETag %s, was %d bytes with ETag %s; import it again", ErrSourceChanged, src.Name, info.Size, info.ETag, src.Bytes, src.ETag))
+	}
 	tmp, err := lake.NewSpool(a.TempDir, "granary-stage-*")
 	if err != nil {
 		return StageSourceResult{}, err
 	}
 	defer tmp.Close()
 	if _, err := io.Copy(tmp, &heartbeatReader{ctx: ctx, r: rc}); err != nil {
-		return StageSourceResult{}, fmt.Errorf("%s: %w", src.URL, err)
+		return StageSourceResult{}, fmt.Errorf("%s: %w", src.Name, err)
 	}
 	d, size, err := tmp.Commit(ctx, lake.New(a.Store))
 	if err != nil {
 		return StageSourceResult{}, toTemporal(err)
+	}
+	if size != info.Size {
+		return StageSourceResult{}, fmt.Errorf("%s: read %d bytes of %d", src.Name, size, info.Size) // cut short: a retry reads it again
 	}
 	src.Digest, src.Bytes = d, size
 	if src.Name == "" {
@@ -96,9 +111,10 @@ func (a *Activities) StageSource(ctx context.Context, in StageSourceInput) (Stag
 
 // openObjectURL resolves a remote source: "lake:KEY" (an object already
 // in this lake, e.g. raw files another system dropped there) or
-// "s3://bucket/key?endpoint=…". Workers never read their own filesystem
-// on a request's behalf: local files are uploaded by the CLI, so a path
-// like file:///etc/passwd or ../../etc cannot reach a worker's disk.
+// "s3://bucket/key?endpoint=…" on an allowed endpoint. Workers never read
+// their own filesystem on a request's behalf: local files are uploaded by
+// the CLI, so a path like file:///etc/passwd or ../../etc cannot reach a
+// worker's disk. The endpoint is checked before any request is sent.
 func (a *Activities) openObjectURL(ctx context.Context, raw string) (objstore.Store, string, error) {
 	if key, ok := strings.CutPrefix(raw, "lake:"); ok {
 		if err := objstore.ValidateKey(key); err != nil {
@@ -106,23 +122,19 @@ func (a *Activities) openObjectURL(ctx context.Context, raw string) (objstore.St
 		}
 		return a.Store, key, nil
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "s3" {
+	if !strings.HasPrefix(raw, "s3://") {
 		return nil, "", fmt.Errorf("%w: source %q: remote inputs are lake:KEY or s3://bucket/key?endpoint=host:port (local files are uploaded by the CLI)", objstore.ErrInvalidURL, raw)
 	}
-	p := strings.TrimPrefix(u.Path, "/")
-	i := strings.LastIndex(p, "/")
-	dir, key := *u, p
-	dir.Path = ""
-	if i >= 0 {
-		dir.Path, key = "/"+p[:i], p[i+1:]
-	}
-	if err := objstore.ValidateKey(key); err != nil {
-		return nil, "", err
-	}
-	store, err := storeurl.Open(ctx, dir.String())
+	obj, err := storeurl.ParseObject(raw)
 	if err != nil {
 		return nil, "", err
 	}
-	return store, key, nil
+	if err := a.AllowedEndpoints.Check(obj); err != nil {
+		return nil, "", err
+	}
+	store, err := storeurl.Open(ctx, obj.Store)
+	if err != nil {
+		return nil, "", err
+	}
+	return store, obj.Key, nil
 }

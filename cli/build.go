@@ -166,6 +166,11 @@ func runBuild(c *ucli.Context) error {
 	if err := waitWithProgress(c.Context, tc, run, c.App.ErrWriter, renderBuildProgress, &out.BuildResult); err != nil {
 		return runFailed("build of "+ts.Name+" failed", out.URL, err)
 	}
+	st, err := settleRefs(c, tc, l, p, run, refTarget{kind: lake.KindDataset, name: out.Dataset, refs: []string{"latest"}, reason: "build " + ts.Name}, out.Version, out.Moves)
+	if err != nil {
+		return err
+	}
+	out.Moves, out.RefsWorkflowID = st.Moves, st.WorkflowID
 	if dir := c.String("out"); dir != "" {
 		if err := exportTrainingSet(c.Context, l, out, dir, p); err != nil {
 			return err
@@ -190,6 +195,7 @@ func runBuild(c *ucli.Context) error {
 		if out.Out != "" {
 			fprintf(w, "  files: %s/{train,valid,test}/ and %s/manifest.json\n", out.Out, out.Out)
 		}
+		printRefsAgain(w, out.runRef, r.Moves)
 		fprintf(w, "  run: %s\n", out.URL)
 	})
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +30,8 @@ type importOutput struct {
 	RunID      string         `json:"run_id"`
 	URL        string         `json:"url"`
 	Moves      []lake.RefMove `json:"moves,omitempty"`
+	// RefsWorkflowID: see runRef.
+	RefsWorkflowID string `json:"refs_workflow_id,omitempty"`
 }
 
 func datasetImportCommand() *ucli.Command {
@@ -43,10 +44,17 @@ content-addressed, then runs the CommitDataset workflow: infer the schema
 (or apply --schema), convert to parquet (zstd, bounded row groups), compute
 column statistics, commit an immutable version and move refs/latest (and
 --tag) by compare-and-swap. Importing identical bytes again yields the same
-version id and writes nothing new.
+version id and writes nothing new; if latest (or a --tag) has moved on since,
+it is moved back to that version by a small RepointRefs run.
 
 A PATH may also be lake:KEY (an object already in the lake) or
-s3://bucket/key?endpoint=host:port (read by the worker with its credentials).
+s3://bucket/key?endpoint=host:port (read by the worker with its credentials,
+only from an endpoint the workers allow: the lake's own, or one given with
+granary worker --allow-endpoint / GRANARY_ALLOWED_ENDPOINTS). Credentials
+never go in the URL. The CLI pins such a PATH to the object's current ETag
+and size: after the object is overwritten, importing it again imports the
+new object; if it changes while the import runs, the import fails and asks
+to be run again.
 
 Schema file (YAML):
    columns:
@@ -102,7 +110,7 @@ func runImport(c *ucli.Context) error {
 		}
 		in.Schema = &s
 	}
-	if in.Sources, err = uploadSources(c.Context, l, c.Args().Tail(), p); err != nil {
+	if in.Sources, err = uploadSources(c, l, c.Args().Tail(), p); err != nil {
 		return err
 	}
 
@@ -130,9 +138,16 @@ func runImport(c *ucli.Context) error {
 		return runFailed("import of "+name+" failed", out.URL, err)
 	}
 	out.Version, out.Rows, out.Bytes, out.Files, out.Created, out.Moves = res.Version, res.Rows, res.Bytes, res.Files, res.Created, res.Moves
+	st, err := settleRefs(c, tc, l, p, run, refTarget{kind: lake.KindDataset, name: name, refs: append([]string{"latest"}, tags...), reason: "import"}, res.Version, res.Moves)
+	if err != nil {
+		return err
+	}
+	out.Moves, out.RefsWorkflowID = st.Moves, st.WorkflowID
 	return p.result(out, func(w io.Writer) {
 		state := "new version"
 		switch {
+		case out.Attached && out.RefsWorkflowID != "":
+			state = "already imported by " + out.WorkflowID + "; refs moved again by " + out.RefsWorkflowID
 		case out.Attached:
 			state = "already imported by " + out.WorkflowID
 		case !res.Created:
@@ -140,7 +155,7 @@ func runImport(c *ucli.Context) error {
 		}
 		fprintf(w, "%s@%s (%s)\n", name, res.Version, state)
 		fprintf(w, "  %d rows, %d files, %s parquet\n", res.Rows, res.Files, humanBytes(res.Bytes))
-		for _, mv := range res.Moves {
+		for _, mv := range out.Moves {
 			fprintf(w, "  %s -> %s\n", mv.Ref, lake.ShortID(mv.To))
 		}
 		fprintf(w, "  run: %s\n", out.URL)
@@ -157,13 +172,18 @@ func renderImportProgress(pr workflows.ImportProgress, elapsed time.Duration) st
 
 // uploadSources turns PATH arguments into staged sources: local files (a
 // directory means its regular files, sorted, hidden ones skipped) are
-// hashed and uploaded by the CLI; lake: and s3:// URLs are staged by a
-// worker.
-func uploadSources(ctx context.Context, l *lake.Lake, args []string, p printer) ([]activities.Source, error) {
+// hashed and uploaded by the CLI; lake: and s3:// URLs are pinned to the
+// object they name now and staged by a worker.
+func uploadSources(c *ucli.Context, l *lake.Lake, args []string, p printer) ([]activities.Source, error) {
+	ctx := c.Context
 	var out []activities.Source
 	for _, arg := range args {
 		if strings.HasPrefix(arg, "lake:") || strings.HasPrefix(arg, "s3://") {
-			out = append(out, activities.Source{Name: arg, URL: arg})
+			src, err := resolveRemoteSource(ctx, c, l, arg)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, src)
 			continue
 		}
 		paths, err := expandPath(arg)

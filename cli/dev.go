@@ -65,6 +65,7 @@ Examples:
 			&ucli.BoolFlag{Name: "minio", Usage: "also start MinIO and use it as the lake (exercises the S3 path locally)"},
 			&ucli.IntFlag{Name: "minio-port", Value: 9000, Usage: "MinIO API `PORT` (console on PORT+1)"},
 			&ucli.IntFlag{Name: "serve-port", Value: 8090, Usage: "granary serve `PORT` (0: any free port)"},
+			allowEndpointFlag(),
 		},
 		Action: runDev,
 	}
@@ -132,6 +133,10 @@ func runDev(c *ucli.Context) error {
 	if err != nil {
 		return fmt.Errorf("lake %s: %w", lakeURL, err)
 	}
+	allowed, err := sourceAllowlist(lakeURL, c.StringSlice("allow-endpoint"))
+	if err != nil {
+		return err
+	}
 	tc, err := client.DialContext(startCtx, client.Options{HostPort: tsrv.Address(), Namespace: tsrv.Namespace(), Logger: sdkLogger(log)})
 	if err != nil {
 		return fmt.Errorf("connect to the dev server: %w", err)
@@ -163,7 +168,7 @@ func runDev(c *ucli.Context) error {
 	defer os.Remove(infoPath)
 	printDevBanner(c.App.Writer, info)
 
-	werr := runWorker(ctx, tc, gworker.Options{Store: store, MaxConcurrentActivities: 4, ServeURLs: []string{info.ServeURL}, ServeToken: token}, log)
+	werr := runWorker(ctx, tc, gworker.Options{Store: store, MaxConcurrentActivities: 4, ServeURLs: []string{info.ServeURL}, ServeToken: token, AllowedEndpoints: allowed}, log)
 	fprintf(log, "granary dev: shutting down\n")
 	stopServe()
 	if err := <-serveDone; err != nil {

@@ -35,7 +35,8 @@ filter, partitions them by a hash of the entity's join keys into --shards
 shards (one activity per source file), sorts each shard by (keys, time)
 (one activity per shard) and commits the result as dataset view.VIEW.
 Extracting the same view of the same source version again attaches to the
-earlier run instead of redoing it.
+earlier run instead of redoing it, and moves latest back to its version if
+another extraction moved it since.
 
 Examples:
    granary extract user_orders --wait
@@ -100,12 +101,18 @@ func runExtract(c *ucli.Context) error {
 	if err := waitWithProgress(c.Context, tc, run, c.App.ErrWriter, renderExtractProgress, &out.ExtractResult); err != nil {
 		return runFailed("extraction of "+view.Name+" failed", out.URL, err)
 	}
+	st, err := settleRefs(c, tc, l, p, run, refTarget{kind: lake.KindDataset, name: out.Dataset, refs: []string{"latest"}, reason: "extract " + view.Name}, out.Version, out.Moves)
+	if err != nil {
+		return err
+	}
+	out.Moves, out.RefsWorkflowID = st.Moves, st.WorkflowID
 	return p.result(out, func(w io.Writer) {
 		r := out.ExtractResult
 		fprintf(w, "%s@%s\n", r.Dataset, r.Version)
 		fprintf(w, "  %d of %d source rows kept (%d filtered out, %d without key or time), %d shards, %s\n",
 			r.Rows, r.RowsIn, r.Filtered, r.DroppedNulls, r.Shards, humanBytes(r.Bytes))
 		fprintf(w, "  source %s@%s\n", r.SourceDataset, lake.ShortID(r.SourceVersion))
+		printRefsAgain(w, out.runRef, r.Moves)
 		fprintf(w, "  run: %s\n", out.URL)
 	})
 }

@@ -46,7 +46,16 @@ func startStackOn(t *testing.T, lakeURL string) stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(tc.Close)
-	w, err := gworker.New(gworker.Options{Client: tc, Store: store})
+	// As `granary worker` does: s3:// sources from the lake's endpoint only.
+	own, err := storeurl.Endpoint(lakeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed, err := storeurl.NewAllowlist(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := gworker.New(gworker.Options{Client: tc, Store: store, AllowedEndpoints: allowed})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,8 @@ current spec as of the version's newest event, with the same windows, ttl
 and derived expressions a training build uses, into one index file per
 shard; commits them as a serving index version and moves its "latest"
 alias (and --alias). granary serve swaps to the new index without
-dropping a request.
+dropping a request. Materializing the same view version again attaches to
+the earlier run and moves the aliases back to its index if they moved on.
 
 Examples:
    granary materialize user_orders --wait
@@ -90,6 +91,18 @@ func runMaterialize(c *ucli.Context) error {
 	if err := waitWithProgress(c.Context, tc, run, c.App.ErrWriter, renderMaterializeProgress, &out.MaterializeResult); err != nil {
 		return runFailed("materialization of "+view.Name+" failed", out.URL, err)
 	}
+	refs := []string{"latest"}
+	if a := c.String("alias"); a != "" && a != "latest" {
+		refs = append(refs, a)
+	}
+	st, err := settleRefs(c, tc, l, p, run, refTarget{kind: lake.KindIndex, name: out.View, refs: refs, reason: "materialize " + view.Name}, out.Version, out.Moves)
+	if err != nil {
+		return err
+	}
+	out.Moves, out.RefsWorkflowID = st.Moves, st.WorkflowID
+	if st.WorkflowID != "" {
+		out.Notified = st.Notified
+	}
 	return p.result(out, func(w io.Writer) {
 		r := out.MaterializeResult
 		fprintf(w, "serving index %s@%s\n", r.View, r.Version)
@@ -97,6 +110,9 @@ func runMaterialize(c *ucli.Context) error {
 		fprintf(w, "  view %s@%s\n", activities.ViewDataset(r.View), lake.ShortID(r.ViewVersion))
 		for _, m := range r.Moves {
 			fprintf(w, "  alias %s -> %s\n", m.Ref, lake.ShortID(m.To))
+		}
+		if out.RefsWorkflowID != "" {
+			fprintf(w, "  aliases moved again by %s\n", out.RefsWorkflowID)
 		}
 		if len(r.Notified) > 0 {
 			fprintf(w, "  serving notified: %s\n", strings.Join(r.Notified, ", "))

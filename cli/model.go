@@ -343,7 +343,7 @@ func startPromotion(c *ucli.Context, target, alias string, rollback bool) error 
 			}
 		})
 	}
-	outcome, err := waitForOutcome(c, tc, wfID, req.ID)
+	outcome, err := waitForOutcome(c, tc, wfID, run.GetRunID(), req.ID)
 	if err != nil {
 		return err
 	}
@@ -392,42 +392,6 @@ func promoteStatus(c *ucli.Context, tc client.Client, wfID string) (workflows.Pr
 		return st, err
 	}
 	return st, v.Get(&st)
-}
-
-// waitForOutcome polls the alias workflow until the request is done; the
-// workflow may serve other requests first and may continue as new.
-func waitForOutcome(c *ucli.Context, tc client.Client, wfID, reqID string) (*workflows.PromoteOutcome, error) {
-	rep := newProgressReporter(c.App.ErrWriter)
-	defer rep.done()
-	for {
-		st, qerr := promoteStatus(c, tc, wfID)
-		if qerr == nil {
-			for i := range st.Done {
-				if st.Done[i].Request.ID == reqID {
-					return &st.Done[i], nil
-				}
-			}
-			if st.Current != nil && st.Current.ID == reqID {
-				rep.update("promotion: " + st.Step)
-			}
-		}
-		if qerr != nil {
-			// The run finished: its result holds the outcomes.
-			var outs []workflows.PromoteOutcome
-			if err := tc.GetWorkflow(c.Context, wfID, "").Get(c.Context, &outs); err == nil {
-				for i := range outs {
-					if outs[i].Request.ID == reqID {
-						return &outs[i], nil
-					}
-				}
-			}
-		}
-		select {
-		case <-c.Context.Done():
-			return nil, c.Context.Err()
-		case <-time.After(300 * time.Millisecond):
-		}
-	}
 }
 
 func printOutcome(w io.Writer, o workflows.PromoteOutcome) {

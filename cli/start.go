@@ -136,6 +136,9 @@ type runRef struct {
 	WorkflowID string `json:"workflow_id"`
 	RunID      string `json:"run_id"`
 	URL        string `json:"url"`
+	// RefsWorkflowID is the RepointRefs run that moved the refs again
+	// when the attached run's moves had been overtaken.
+	RefsWorkflowID string `json:"refs_workflow_id,omitempty"`
 }
 
 // announce records the run in its output and says on stderr whether the

@@ -22,12 +22,18 @@ workflows and activities against the lake. Run as many as you like; each
 process handles up to --max-activities activities at once. Stops cleanly on
 Ctrl-C/SIGTERM (running activities are retried elsewhere).
 
+Imports may name s3:// sources; the worker reads them with its own
+credentials, so it reads only from its lake's endpoint and those given with
+--allow-endpoint (any other fails before a request is sent).
+
 Examples:
    granary worker --temporal-address temporal:7233 --lake 's3://granary/lake?endpoint=minio:9000&secure=false'
-   GRANARY_TEMPORAL_ADDRESS=temporal:7233 GRANARY_LAKE=file:///data/lake granary worker`,
+   GRANARY_TEMPORAL_ADDRESS=temporal:7233 GRANARY_LAKE=file:///data/lake granary worker
+   granary worker --lake 's3://granary/lake?endpoint=minio:9000&secure=false' --allow-endpoint s3.amazonaws.com`,
 		Flags: []ucli.Flag{
 			&ucli.IntFlag{Name: "max-activities", Value: 4, Usage: "at most `N` activities at once in this process", EnvVars: []string{"GRANARY_MAX_ACTIVITIES"}},
 			&ucli.StringSliceFlag{Name: "serve-notify", Usage: "serving base `URL`s to notify when a model alias moves (token from GRANARY_SERVE_NOTIFY_TOKEN)", EnvVars: []string{"GRANARY_SERVE_NOTIFY"}},
+			allowEndpointFlag(),
 		},
 		Action: func(c *ucli.Context) error {
 			tc, err := dialTemporal(c.Context, c)
@@ -39,10 +45,14 @@ Examples:
 			if err != nil {
 				return err
 			}
-			fprintf(c.App.ErrWriter, "granary worker: task queue %q on %s (namespace %s), lake %s\n",
-				workflows.TaskQueue, c.String(flagTemporalAddress), c.String(flagNamespace), store)
+			allowed, err := sourceAllowlist(c.String(flagLake), c.StringSlice("allow-endpoint"))
+			if err != nil {
+				return err
+			}
+			fprintf(c.App.ErrWriter, "granary worker: task queue %q on %s (namespace %s), lake %s, s3 import sources from: %s\n",
+				workflows.TaskQueue, c.String(flagTemporalAddress), c.String(flagNamespace), store, orNone(allowed.Endpoints()))
 			return runWorker(c.Context, tc, gworker.Options{Store: store, MaxConcurrentActivities: c.Int("max-activities"),
-				ServeURLs: c.StringSlice("serve-notify"), ServeToken: os.Getenv("GRANARY_SERVE_NOTIFY_TOKEN")}, c.App.ErrWriter)
+				ServeURLs: c.StringSlice("serve-notify"), ServeToken: os.Getenv("GRANARY_SERVE_NOTIFY_TOKEN"), AllowedEndpoints: allowed}, c.App.ErrWriter)
 		},
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/granaryml/granary/activities"
 	"github.com/granaryml/granary/internal/objstore"
+	"github.com/granaryml/granary/internal/objstore/storeurl"
 	"github.com/granaryml/granary/internal/spool"
 	"github.com/granaryml/granary/workflows"
 )
@@ -35,6 +36,11 @@ type Options struct {
 	// moves; ServeToken is the bearer token they accept.
 	ServeURLs  []string
 	ServeToken string
+	// AllowedEndpoints are the S3 endpoints import sources may be read
+	// from with this worker's credentials (see storeurl.Allowlist); the
+	// zero value allows none. `granary worker` and `granary dev` put the
+	// lake's own endpoint on it.
+	AllowedEndpoints storeurl.Allowlist
 }
 
 // New returns a worker with every granary workflow and activity
@@ -66,6 +72,7 @@ func New(opts Options) (sdkworker.Worker, error) {
 	acts := activities.New(opts.Store, opts.Identity)
 	acts.TempDir = tmp
 	acts.ServeURLs, acts.ServeToken = opts.ServeURLs, opts.ServeToken
+	acts.AllowedEndpoints = opts.AllowedEndpoints
 	Register(w, acts)
 	return w, nil
 }
@@ -86,6 +93,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.BuildTrainingData, workflow.RegisterOptions{Name: workflows.BuildWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.PromoteModel, workflow.RegisterOptions{Name: workflows.PromoteWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Materialize, workflow.RegisterOptions{Name: workflows.MaterializeWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.RepointRefs, workflow.RegisterOptions{Name: workflows.RepointRefsWorkflowName})
 }
 
 // DefaultIdentity is host@pid, what operators see as the worker in the UI.

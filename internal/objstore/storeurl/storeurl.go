@@ -135,7 +135,11 @@ func parseS3(rawURL string, u *url.URL) (location, error) {
 	}
 	for name, values := range q {
 		if !slices.Contains(s3Params, name) {
-			return location{}, invalid(rawURL, fmt.Sprintf("unknown parameter %q (known: %s)", name, strings.Join(s3Params, ", ")))
+			why := fmt.Sprintf("unknown parameter %q (known: %s)", name, strings.Join(s3Params, ", "))
+			if credentialLike(name) {
+				why += "; credentials must come from the environment, not the URL"
+			}
+			return location{}, invalid(rawURL, why)
 		}
 		if len(values) != 1 {
 			return location{}, invalid(rawURL, fmt.Sprintf("parameter %q given %d times", name, len(values)))
@@ -162,6 +166,19 @@ func parseS3(rawURL string, u *url.URL) (location, error) {
 		}
 	}
 	return location{s3: opts}, nil
+}
+
+// credentialLike spots parameter names that carry secrets in presigned or
+// hand-made URLs (X-Amz-Credential, X-Amz-Signature, AWSAccessKeyId,
+// secret_key, token…), to say why such a URL is refused.
+func credentialLike(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"x-amz-", "awsaccesskeyid", "signature", "credential", "secret", "token", "password", "access_key", "accesskey"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func invalid(rawURL, why string) error {

@@ -171,6 +171,39 @@ func scenarios() []scenario {
 		{file: "promote-gated", workflow: workflows.PromoteWorkflowName, input: promoteInput},
 		{file: "promote-policy", workflow: workflows.PromoteWorkflowName, input: promotePolicyInput},
 		{file: "materialize-three-shards", workflow: workflows.MaterializeWorkflowName, input: materializeInput},
+		{file: "repoint-dataset", workflow: workflows.RepointRefsWorkflowName, input: repointInput(lake.KindDataset, "orders_again", "latest", "prod")},
+		{file: "repoint-index", workflow: workflows.RepointRefsWorkflowName, input: repointInput(lake.KindIndex, "user_events_again", "latest", "prod")},
+	}
+}
+
+// repointInput commits two versions A and B of a name (self-contained, so
+// it can be recorded alone with -only), points refs at B, and asks to
+// point them at A again.
+func repointInput(kind lake.Kind, name string, refs ...string) func(objstore.Store) (any, error) {
+	return func(store objstore.Store) (any, error) {
+		ctx := context.Background()
+		l := lake.New(store)
+		var versions []string
+		for _, content := range []string{"A", "B"} {
+			d, n, _ := lake.HashReader(strings.NewReader(content))
+			if _, err := l.PutBlob(ctx, d, strings.NewReader(content), n); err != nil {
+				return nil, err
+			}
+			id, _, err := l.CommitManifest(ctx, &lake.Manifest{Kind: kind, Name: name, Files: []lake.File{{Digest: d, Rows: 1, Bytes: n}}, Rows: 1, Bytes: n})
+			if err != nil {
+				return nil, err
+			}
+			versions = append(versions, id)
+		}
+		in := workflows.RepointRefsInput{Kind: kind, Name: name, Version: versions[0], Reason: "record", User: "recorder"}
+		for _, ref := range refs {
+			mv, err := l.MoveRef(ctx, lake.MoveOptions{Kind: kind, Name: name, Ref: ref, To: versions[1]})
+			if err != nil {
+				return nil, err
+			}
+			in.Refs = append(in.Refs, workflows.RefState{Ref: ref, Seq: mv.Seq, Version: mv.To})
+		}
+		return in, nil
 	}
 }
 
