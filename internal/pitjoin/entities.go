@@ -2,7 +2,6 @@ package pitjoin
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -64,7 +63,7 @@ func scanEvents(p *viewPlan, buf []int32) ([]int32, error) {
 		for i := 1; i < n; i++ {
 			c := 0
 			for _, v := range p.keys {
-				if c = compareAt(v, i-1, i); c != 0 {
+				if c = v.Compare(i-1, i); c != 0 {
 					break
 				}
 			}
@@ -91,21 +90,6 @@ func firstNull(v *tabular.Vector) int {
 }
 
 func isInt(t tabular.Type) bool { return t == tabular.Int64 || t == tabular.Timestamp }
-
-// compareAt orders two values of one column as shard.SortOrder does
-// (cmp.Compare for floats: NaN first, -0 equal to 0).
-func compareAt(v *tabular.Vector, a, b int) int {
-	switch v.Type {
-	case tabular.Int64, tabular.Timestamp:
-		return cmp.Compare(v.Ints[a], v.Ints[b])
-	case tabular.Float64:
-		return cmp.Compare(v.Floats[a], v.Floats[b])
-	case tabular.Bool:
-		return cmp.Compare(b2u(v.Bools[a]), b2u(v.Bools[b]))
-	default:
-		return bytes.Compare(v.StringBytes(a), v.StringBytes(b))
-	}
-}
 
 func b2u(b bool) uint64 {
 	if b {

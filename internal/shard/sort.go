@@ -1,7 +1,6 @@
 package shard
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"io"
@@ -31,34 +30,13 @@ func SortOrder(t *tabular.Table, keyCols []int, timeCol int) []int {
 	ts := t.Column(timeCol).Ints
 	slices.SortStableFunc(order, func(a, b int) int {
 		for _, v := range keys {
-			if c := compareAt(v, a, b); c != 0 {
+			if c := v.Compare(a, b); c != 0 {
 				return c
 			}
 		}
 		return cmp.Compare(ts[a], ts[b])
 	})
 	return order
-}
-
-// compareAt orders two non-null values of one column.
-func compareAt(v *tabular.Vector, a, b int) int {
-	switch v.Type {
-	case tabular.Int64, tabular.Timestamp:
-		return cmp.Compare(v.Ints[a], v.Ints[b])
-	case tabular.Float64:
-		return cmp.Compare(v.Floats[a], v.Floats[b])
-	case tabular.Bool:
-		return cmp.Compare(b2i(v.Bools[a]), b2i(v.Bools[b]))
-	default:
-		return bytes.Compare(v.StringBytes(a), v.StringBytes(b))
-	}
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Input is one part file to read.
