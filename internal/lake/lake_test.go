@@ -322,19 +322,19 @@ func testGC(t *testing.T, l *lake.Lake) {
 		t.Fatal(err)
 	}
 	// Within the grace period nothing goes.
-	res, err := l.GC(ctx, lake.GCOptions{Grace: time.Hour})
+	res, err := l.GC(ctx, lake.GCOptions{Grace: time.Hour, Force: true})
 	if err != nil || res.Deleted != 0 || res.TooRecent != 1 {
 		t.Fatalf("gc within grace: %+v, %v", res, err)
 	}
 	later := time.Now().Add(2 * time.Hour)
-	res, err = l.GC(ctx, lake.GCOptions{Grace: time.Hour, Now: later, DryRun: true})
+	res, err = l.GC(ctx, lake.GCOptions{Grace: time.Hour, Force: true, Now: later, DryRun: true})
 	if err != nil || len(res.Candidates) != 1 || res.Candidates[0] != od || res.Deleted != 0 {
 		t.Fatalf("dry run: %+v, %v", res, err)
 	}
 	if _, err := l.Store().Stat(ctx, lake.BlobKey(od)); err != nil {
 		t.Fatalf("dry run deleted the orphan: %v", err)
 	}
-	res, err = l.GC(ctx, lake.GCOptions{Grace: time.Hour, Now: later})
+	res, err = l.GC(ctx, lake.GCOptions{Grace: time.Hour, Force: true, Now: later})
 	if err != nil || res.Deleted != 1 || res.Scanned != 2 {
 		t.Fatalf("gc: %+v, %v", res, err)
 	}
