@@ -19,7 +19,7 @@ type GCOptions struct {
 	Grace time.Duration
 	// Force accepts a Grace shorter than MinGCGrace, at the risk of
 	// collecting what a running workflow still needs (a test lake, or one
-	// with no workflow running).
+	// with no workflow running). A dry run deletes nothing and needs none.
 	Force  bool
 	DryRun bool
 	Now    time.Time
@@ -80,7 +80,7 @@ const sweepBatch = 100
 // its check and its write for longer than sweepStale (GC) or HoldFor (a
 // writer).
 func (l *Lake) GC(ctx context.Context, o GCOptions) (GCResult, error) {
-	if o.Grace < 0 || (o.Grace < MinGCGrace && !o.Force) {
+	if o.Grace < 0 || (o.Grace < MinGCGrace && !o.Force && !o.DryRun) {
 		return GCResult{}, fmt.Errorf("%w: %s is shorter than %s, the longest an activity may rely on a blob it has not committed yet (force it only when no workflow is running)", ErrGraceTooShort, o.Grace, MinGCGrace)
 	}
 	if o.Now.IsZero() {
