@@ -34,6 +34,9 @@ func TestLakeOnEveryBackend(t *testing.T) {
 	cases := []lakeCase{
 		{"blobs are content addressed and deduplicated", testBlobDedup},
 		{"a blob whose bytes disagree with its digest is refused", testBlobDigestMismatch},
+		{"re-uploading a damaged blob repairs it", testBlobRepairOnReupload},
+		{"a repair with the wrong bytes is refused", testBlobRepairRefusesWrongBytes},
+		{"a memo's blob is trusted only intact", testHoldIntactBlob},
 		{"manifests are immutable and ids are content hashes", testManifestIdentity},
 		{"a tampered manifest is detected", testManifestTamper},
 		{"refs move by CAS and every move is logged", testRefMoves},
