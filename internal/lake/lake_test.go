@@ -42,6 +42,7 @@ func TestLakeOnEveryBackend(t *testing.T) {
 		{"refs move by CAS and every move is logged", testRefMoves},
 		{"racing ref moves all land and are logged once", testRefRace},
 		{"a move interrupted before its log entry is completed on retry", testRefLogRepair},
+		{"a lost log entry is credited to the mover, not the next caller", testRefLogCreditsTheMover},
 		{"refs resolve by alias, id and unique prefix", testResolve},
 		{"gc removes only old unreferenced blobs", testGC},
 	}
