@@ -215,3 +215,12 @@ func (l *Lake) holdManifestBlobs(ctx context.Context, m *Manifest) error {
 	}
 	return l.hold(ctx, required, optional)
 }
+
+// Digests lists the blobs of files, for HoldBlobs.
+func Digests(files []File) []Digest {
+	out := make([]Digest, len(files))
+	for i, f := range files {
+		out[i] = f.Digest
+	}
+	return out
+}
