@@ -115,7 +115,7 @@ func runGCRace(t *testing.T, seed uint64) (raceStats, error) {
 	sched := &scheduler{rng: rng, clock: clock, waiting: map[int]chan struct{}{}}
 	store := &schedStore{Store: mem, sched: sched, deleted: map[string]bool{}}
 	newLake := func() *lake.Lake {
-		return lake.NewWithOptions(store, lake.Options{Now: clock.Now, Sleep: func(context.Context, time.Duration) {}})
+		return lake.NewWithOptions(store, lake.Options{Now: clock.Now, Sleep: func(context.Context, time.Duration) {}, Parallel: 1})
 	}
 	ctx := t.Context()
 	setup := newLake()

@@ -11,6 +11,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/granaryml/granary/internal/objstore"
@@ -121,20 +122,59 @@ func (l *Lake) hold(ctx context.Context, required, optional []Digest) error {
 	if _, err := l.waitSweeps(ctx, all); err != nil {
 		return err
 	}
-	var missing []string
-	for _, d := range uniqueDigests(required) {
-		_, err := l.store.Stat(ctx, BlobKey(d))
-		switch {
-		case errors.Is(err, objstore.ErrNotFound):
-			missing = append(missing, string(d))
-		case err != nil:
-			return err
-		}
+	missing, err := l.missingBlobs(ctx, uniqueDigests(required))
+	if err != nil {
+		return err
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%w (the gc grace period is shorter than the work that needed it): %s", ErrCollected, strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// missingBlobs stats ds, l.parallel at a time (a version can have a
+// thousand files, and a HEAD on S3 takes milliseconds), and returns the
+// absent ones in ds's order.
+func (l *Lake) missingBlobs(ctx context.Context, ds []Digest) ([]string, error) {
+	absent := make([]bool, len(ds))
+	errs := make([]error, len(ds))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(l.parallel, len(ds)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				_, err := l.store.Stat(ctx, BlobKey(ds[i]))
+				if errors.Is(err, objstore.ErrNotFound) {
+					absent[i] = true
+				} else {
+					errs[i] = err
+				}
+			}
+		}()
+	}
+	for i := range ds {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var missing []string
+	for i, a := range absent {
+		if a {
+			missing = append(missing, string(ds[i]))
+		}
+	}
+	return missing, nil
 }
 
 // waitSweeps returns once no live sweep names any of ds. waited tells the

@@ -28,6 +28,8 @@ type Lake struct {
 	now   func() time.Time
 	sleep func(context.Context, time.Duration)
 	seq   atomic.Uint64 // orders the pin and sweep records this handle writes
+	// parallel bounds the store requests one call makes at once.
+	parallel int
 }
 
 // Options configures NewWithOptions. Only tests need it: the gc race test
@@ -38,6 +40,9 @@ type Options struct {
 	Now func() time.Time
 	// Sleep waits between polls of a sweep in progress (nil: a timer).
 	Sleep func(context.Context, time.Duration)
+	// Parallel bounds the store requests one call makes at once (0: 16).
+	// The race test sets 1, so that every interleaving is reproducible.
+	Parallel int
 }
 
 // New returns the lake stored in s.
@@ -46,7 +51,10 @@ func New(s objstore.Store) *Lake { return NewWithOptions(s, Options{}) }
 // NewWithOptions returns the lake stored in s, with a clock of the
 // caller's choosing.
 func NewWithOptions(s objstore.Store, o Options) *Lake {
-	l := &Lake{store: s, now: o.Now, sleep: o.Sleep}
+	l := &Lake{store: s, now: o.Now, sleep: o.Sleep, parallel: o.Parallel}
+	if l.parallel <= 0 {
+		l.parallel = 16
+	}
 	if l.now == nil {
 		l.now = time.Now
 	}
