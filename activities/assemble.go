@@ -19,6 +19,13 @@ func (a *Activities) Assemble(ctx context.Context, in AssembleInput) (AssembleRe
 	defer keepAlive(ctx)()
 	p := in.Plan
 	l := lake.New(a.Store)
+	var joined []lake.Digest
+	for _, files := range in.Joined {
+		joined = append(joined, lake.Digests(files)...)
+	}
+	if err := l.HoldBlobs(ctx, joined...); err != nil { // scratch: see SortShard
+		return AssembleResult{}, toTemporal(err)
+	}
 	mergers := make([]*shard.RowMerger, len(p.Views))
 	for vi := range p.Views {
 		inputs := make([]shard.Input, 0, len(in.Joined[vi]))

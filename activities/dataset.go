@@ -188,9 +188,11 @@ func (a *Activities) readConvertMemo(ctx context.Context, l *lake.Lake, key stri
 		return convertMemo{}, false
 	}
 	// GC may have removed the blob of a conversion that never got
-	// committed; only trust a memo whose blob is still there.
-	info, err := a.Store.Stat(ctx, lake.BlobKey(m.File.Digest))
-	if err != nil || info.Size != m.File.Bytes {
+	// committed, and a stored blob may have rotted: only trust a memo
+	// whose blob is there and intact, and hold it for the commit. A
+	// damaged one is repaired by converting again (the upload replaces it).
+	if err := l.HoldIntactBlob(ctx, m.File.Digest, m.File.Bytes); err != nil {
+		activity.GetLogger(ctx).Info("not reusing the conversion memo", "key", key, "reason", err)
 		return convertMemo{}, false
 	}
 	return m, true
@@ -202,6 +204,9 @@ func (a *Activities) readConvertMemo(ctx context.Context, l *lake.Lake, key stri
 func (a *Activities) ComputeStats(ctx context.Context, in ComputeStatsInput) (ComputeStatsResult, error) {
 	defer keepAlive(ctx)()
 	l := lake.New(a.Store)
+	if err := l.HoldBlobs(ctx, lake.Digests(in.Files)...); err != nil { // not committed yet
+		return ComputeStatsResult{}, toTemporal(err)
+	}
 	acc := tabular.NewStatsAccumulator(in.Schema)
 	hb := heartbeat{ctx: ctx}
 	for i, f := range in.Files {

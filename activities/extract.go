@@ -165,6 +165,11 @@ func (a *Activities) SortShard(ctx context.Context, in SortShardInput) (SortShar
 	defer keepAlive(ctx)()
 	p := in.Plan
 	l := lake.New(a.Store)
+	// The parts are scratch of this workflow: hold them so gc cannot
+	// take them while this activity reads them.
+	if err := l.HoldBlobs(ctx, lake.Digests(in.Parts)...); err != nil {
+		return SortShardResult{}, toTemporal(err)
+	}
 	inputs := make([]shard.Input, 0, len(in.Parts))
 	for _, part := range in.Parts {
 		rr, err := l.BlobReaderAt(ctx, part.Digest)

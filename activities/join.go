@@ -17,6 +17,9 @@ func (a *Activities) JoinShard(ctx context.Context, in JoinShardInput) (JoinShar
 	defer keepAlive(ctx)()
 	p, v := in.Plan, in.Plan.Views[in.View]
 	l := lake.New(a.Store)
+	if err := l.HoldBlobs(ctx, lake.Digests(in.SpineParts)...); err != nil { // scratch: see SortShard
+		return JoinShardResult{}, toTemporal(err)
+	}
 	spine := tabular.NewTable(spinePartSchema(p, v))
 	for _, part := range in.SpineParts {
 		rr, err := l.BlobReaderAt(ctx, part.Digest)

@@ -31,6 +31,11 @@ func (a *Activities) openSource(ctx context.Context, src Source, format tabular.
 		return nil, fmt.Errorf("%w: source %s was not staged", objstore.ErrNotFound, src.Name)
 	}
 	l := lake.New(a.Store)
+	// A raw upload is scratch until its import commits: hold it while it
+	// is read.
+	if err := l.HoldBlobs(ctx, src.Digest); err != nil {
+		return nil, fmt.Errorf("%s: %w", src.Name, err)
+	}
 	if format == "" || format == "auto" {
 		rc, _, err := a.Store.Get(ctx, lake.BlobKey(src.Digest), objstore.GetOptions{Length: sniffBytes})
 		if err != nil {

@@ -154,26 +154,39 @@ func datasetGCCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "gc",
 		Usage: "delete blobs no version references (orphans of failed or interrupted imports)",
-		Description: `Only blobs that no dataset or model manifest names AND that are older than
---grace are deleted, so imports in flight keep their uploads. Manifests,
-refs and logs are never deleted.
+		Description: `Only blobs that no dataset or model manifest names AND that were written
+(or held by a running import, build or commit) longer than --grace ago are
+deleted. gc is safe to run while workflows run: a workflow relying on a blob
+holds it, and gc announces what it is about to delete so a writer that
+reuses one of those blobs waits and stores it again. Manifests, refs and
+logs are never deleted.
+
+--grace must cover the longest an activity may rely on a blob it has not
+committed yet (` + lake.MinGCGrace.String() + `); a shorter one is refused unless --force is
+given (only safe when no workflow is running). A workflow that keeps a
+blob uncommitted for longer than --grace fails with "blob collected by
+gc" instead of committing a version that names a missing blob.
 
 Examples:
    granary dataset gc --dry-run
-   granary dataset gc --grace 1h`,
+   granary dataset gc --grace 72h`,
 		Flags: []ucli.Flag{
-			&ucli.DurationFlag{Name: "grace", Value: 24 * time.Hour, Usage: "keep unreferenced blobs younger than `DURATION`"},
+			&ucli.DurationFlag{Name: "grace", Value: 24 * time.Hour, Usage: "keep unreferenced blobs written or held less than `DURATION` ago"},
+			&ucli.BoolFlag{Name: "force", Usage: "accept a --grace shorter than the longest activity (only when no workflow is running)"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "report what would be deleted, delete nothing"},
 		},
 		Action: func(c *ucli.Context) error {
+			if c.Duration("grace") < 0 {
+				return usagef("--grace must not be negative")
+			}
+			if g := c.Duration("grace"); g < lake.MinGCGrace && !c.Bool("force") && !c.Bool("dry-run") {
+				return usagef("--grace %s is shorter than %s, the longest an activity may rely on a blob it has not committed yet: gc could delete what a running workflow needs (add --force if no workflow is running)", g, lake.MinGCGrace)
+			}
 			p, l, err := printerAndLake(c)
 			if err != nil {
 				return err
 			}
-			if c.Duration("grace") < 0 {
-				return usagef("--grace must not be negative")
-			}
-			res, err := l.GC(c.Context, lake.GCOptions{Grace: c.Duration("grace"), DryRun: c.Bool("dry-run")})
+			res, err := l.GC(c.Context, lake.GCOptions{Grace: c.Duration("grace"), Force: c.Bool("force"), DryRun: c.Bool("dry-run")})
 			if err != nil {
 				return err
 			}
@@ -183,8 +196,11 @@ Examples:
 				if res.DryRun {
 					verb, n = "would delete", len(res.Candidates)
 				}
-				fprintf(w, "scanned %d blobs: %d referenced, %d unreferenced but younger than %s; %s %d (%s)\n",
+				fprintf(w, "scanned %d blobs: %d referenced, %d unreferenced but written or held within %s; %s %d (%s)\n",
 					res.Scanned, res.Referenced, res.TooRecent, c.Duration("grace"), verb, n, humanBytes(res.DeletedBytes))
+				if res.Deferred > 0 {
+					fprintf(w, "%d left for the next run (the store was too slow to finish their sweep in time)\n", res.Deferred)
+				}
 			})
 		},
 	}

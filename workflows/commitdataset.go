@@ -224,7 +224,7 @@ func forEach(ctx workflow.Context, n int, start func(i int) workflow.Future, don
 // retry runs elsewhere.
 func longIO(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 6 * time.Hour,
+		StartToCloseTimeout: lake.LongestActivity, // gc's minimum grace is derived from it
 		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,

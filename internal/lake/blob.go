@@ -74,43 +74,28 @@ func HashFile(path string) (Digest, int64, error) {
 func digestOf(h hash.Hash) Digest { return Digest("sha256:" + hex.EncodeToString(h.Sum(nil))) }
 
 // PutBlob stores size bytes from r under digest d. It is idempotent and
-// cheap to repeat: when the blob exists nothing is uploaded and written is
-// false. The bytes are verified against d while streaming; a mismatch
-// removes what was written, so the key never holds content that disagrees
-// with its name.
+// cheap to repeat: when an intact blob exists nothing is uploaded and
+// written is false. The bytes are verified against d while streaming and
+// the store never receives the last of them if they disagree, so the key
+// never holds content that disagrees with its name.
+//
+// When the blob exists, PutBlob reads it back and re-hashes it: a stored
+// blob damaged by bit rot or tampering is replaced by the caller's bytes
+// (written is then true). Either way the blob is held against gc for
+// HoldFor (see hold.go), so a version committed after PutBlob returns
+// cannot name a blob a concurrent gc removed.
 func (l *Lake) PutBlob(ctx context.Context, d Digest, r io.Reader, size int64) (written bool, err error) {
+	src := &rewinder{r: r}
 	key := BlobKey(d)
-	if have, err := l.haveBlob(ctx, d, size); have || err != nil {
-		return false, err
+	write := func(put func(context.Context, string, io.Reader, int64) (objstore.ObjectInfo, error)) func(context.Context) error {
+		return func(ctx context.Context) error {
+			if err := src.rewind(d); err != nil {
+				return err
+			}
+			return putVerified(ctx, put, key, d, src, size)
+		}
 	}
-	h := sha256.New()
-	_, err = l.store.PutIfAbsent(ctx, key, io.TeeReader(r, h), size)
-	if errors.Is(err, objstore.ErrAlreadyExists) {
-		return false, nil // a concurrent writer stored the same content
-	}
-	if err != nil {
-		return false, err
-	}
-	if got := digestOf(h); got != d {
-		_ = l.store.Delete(ctx, key)
-		return false, fmt.Errorf("%w: expected %s, read %s", ErrDigestMismatch, d, got)
-	}
-	return true, nil
-}
-
-// haveBlob reports whether blob d is stored, with size bytes (another size
-// under the same digest is corruption).
-func (l *Lake) haveBlob(ctx context.Context, d Digest, size int64) (bool, error) {
-	info, err := l.store.Stat(ctx, BlobKey(d))
-	switch {
-	case errors.Is(err, objstore.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
-	case info.Size != size:
-		return false, fmt.Errorf("%w: blob %s exists with %d bytes, not %d", ErrCorrupt, d, info.Size, size)
-	}
-	return true, nil
+	return l.storeBlob(ctx, d, blobSource{size: size, create: write(l.store.PutIfAbsent), replace: write(l.store.Put)})
 }
 
 // PutBlobFile hashes a local file, then stores it content-addressed.

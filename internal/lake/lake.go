@@ -13,8 +13,11 @@
 package lake
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"sync/atomic"
+	"time"
 
 	"github.com/granaryml/granary/internal/objstore"
 )
@@ -22,10 +25,53 @@ import (
 // Lake is a handle on one lake. It is safe for concurrent use.
 type Lake struct {
 	store objstore.Store
+	now   func() time.Time
+	sleep func(context.Context, time.Duration)
+	seq   atomic.Uint64 // orders the pin and sweep records this handle writes
+	// parallel bounds the store requests one call makes at once.
+	parallel int
+}
+
+// Options configures NewWithOptions. Only tests need it: the gc race test
+// runs writers and gc on a clock it controls.
+type Options struct {
+	// Now is the lake's clock (nil: time.Now). Blob holds and gc compare
+	// it with the store's modification times.
+	Now func() time.Time
+	// Sleep waits between polls of a sweep in progress (nil: a timer).
+	Sleep func(context.Context, time.Duration)
+	// Parallel bounds the store requests one call makes at once (0: 16).
+	// The race test sets 1, so that every interleaving is reproducible.
+	Parallel int
 }
 
 // New returns the lake stored in s.
-func New(s objstore.Store) *Lake { return &Lake{store: s} }
+func New(s objstore.Store) *Lake { return NewWithOptions(s, Options{}) }
+
+// NewWithOptions returns the lake stored in s, with a clock of the
+// caller's choosing.
+func NewWithOptions(s objstore.Store, o Options) *Lake {
+	l := &Lake{store: s, now: o.Now, sleep: o.Sleep, parallel: o.Parallel}
+	if l.parallel <= 0 {
+		l.parallel = 16
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.sleep == nil {
+		l.sleep = sleepCtx
+	}
+	return l
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
 
 // Store exposes the underlying object store (for streaming blob reads).
 func (l *Lake) Store() objstore.Store { return l.store }

@@ -34,11 +34,15 @@ func TestLakeOnEveryBackend(t *testing.T) {
 	cases := []lakeCase{
 		{"blobs are content addressed and deduplicated", testBlobDedup},
 		{"a blob whose bytes disagree with its digest is refused", testBlobDigestMismatch},
+		{"re-uploading a damaged blob repairs it", testBlobRepairOnReupload},
+		{"a repair with the wrong bytes is refused", testBlobRepairRefusesWrongBytes},
+		{"a memo's blob is trusted only intact", testHoldIntactBlob},
 		{"manifests are immutable and ids are content hashes", testManifestIdentity},
 		{"a tampered manifest is detected", testManifestTamper},
 		{"refs move by CAS and every move is logged", testRefMoves},
 		{"racing ref moves all land and are logged once", testRefRace},
 		{"a move interrupted before its log entry is completed on retry", testRefLogRepair},
+		{"a lost log entry is credited to the mover, not the next caller", testRefLogCreditsTheMover},
 		{"refs resolve by alias, id and unique prefix", testResolve},
 		{"gc removes only old unreferenced blobs", testGC},
 	}
@@ -322,19 +326,19 @@ func testGC(t *testing.T, l *lake.Lake) {
 		t.Fatal(err)
 	}
 	// Within the grace period nothing goes.
-	res, err := l.GC(ctx, lake.GCOptions{Grace: time.Hour})
+	res, err := l.GC(ctx, lake.GCOptions{Grace: time.Hour, Force: true})
 	if err != nil || res.Deleted != 0 || res.TooRecent != 1 {
 		t.Fatalf("gc within grace: %+v, %v", res, err)
 	}
 	later := time.Now().Add(2 * time.Hour)
-	res, err = l.GC(ctx, lake.GCOptions{Grace: time.Hour, Now: later, DryRun: true})
+	res, err = l.GC(ctx, lake.GCOptions{Grace: time.Hour, Force: true, Now: later, DryRun: true})
 	if err != nil || len(res.Candidates) != 1 || res.Candidates[0] != od || res.Deleted != 0 {
 		t.Fatalf("dry run: %+v, %v", res, err)
 	}
 	if _, err := l.Store().Stat(ctx, lake.BlobKey(od)); err != nil {
 		t.Fatalf("dry run deleted the orphan: %v", err)
 	}
-	res, err = l.GC(ctx, lake.GCOptions{Grace: time.Hour, Now: later})
+	res, err = l.GC(ctx, lake.GCOptions{Grace: time.Hour, Force: true, Now: later})
 	if err != nil || res.Deleted != 1 || res.Scanned != 2 {
 		t.Fatalf("gc: %+v, %v", res, err)
 	}

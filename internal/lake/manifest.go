@@ -111,6 +111,12 @@ func (l *Lake) CommitManifest(ctx context.Context, m *Manifest) (id string, crea
 	}
 	sum := sha256.Sum256(b)
 	id = hex.EncodeToString(sum[:])
+	if _, err := l.store.Stat(ctx, versionKey(m.Kind, m.Name, id)); err == nil {
+		return id, false, nil // a retry: the version and its blobs are already live
+	}
+	if err := l.holdManifestBlobs(ctx, m); err != nil {
+		return "", false, fmt.Errorf("commit %s %s: %w", kindNoun(m.Kind), m.Name, err)
+	}
 	_, err = l.store.PutIfAbsent(ctx, versionKey(m.Kind, m.Name, id), bytes.NewReader(b), int64(len(b)))
 	switch {
 	case err == nil:

@@ -18,6 +18,12 @@ import (
 type Ref struct {
 	Version string `json:"version"`
 	Seq     int64  `json:"seq"`
+	// Move is the move that set this value. The log entry is written
+	// from it, by the mover or, if the mover died after its CAS, by the
+	// next caller to touch the ref: either way the entry credits the move
+	// that was made, never the caller that found it unlogged. Refs written
+	// before granary kept it have none.
+	Move *RefMove `json:"move,omitempty"`
 }
 
 // RefMove is one entry of a name's log: who moved which ref from where to
@@ -31,6 +37,10 @@ type RefMove struct {
 	By       string    `json:"by,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
 	Workflow string    `json:"workflow,omitempty"`
+	// Recovered marks an entry rebuilt from a ref that did not record its
+	// move (written by an older granary whose log write was lost): who
+	// moved it, and why, is unknown; At is when the ref was written.
+	Recovered bool `json:"recovered,omitempty"`
 }
 
 // MoveOptions describes one ref move.
@@ -52,26 +62,32 @@ type MoveOptions struct {
 
 // GetRef reads a ref; ErrNotFound if it does not exist.
 func (l *Lake) GetRef(ctx context.Context, k Kind, name, ref string) (Ref, string, error) {
+	r, info, err := l.getRef(ctx, k, name, ref)
+	return r, info.ETag, err
+}
+
+func (l *Lake) getRef(ctx context.Context, k Kind, name, ref string) (Ref, objstore.ObjectInfo, error) {
 	rc, info, err := l.store.Get(ctx, refKey(k, name, ref), objstore.GetOptions{})
 	if errors.Is(err, objstore.ErrNotFound) {
-		return Ref{}, "", fmt.Errorf("%w: %s %s has no ref %q", ErrNotFound, kindNoun(k), name, ref)
+		return Ref{}, info, fmt.Errorf("%w: %s %s has no ref %q", ErrNotFound, kindNoun(k), name, ref)
 	}
 	if err != nil {
-		return Ref{}, "", err
+		return Ref{}, info, err
 	}
 	defer rc.Close()
 	var r Ref
 	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&r); err != nil {
-		return Ref{}, "", fmt.Errorf("%w: ref %s/%s/%s: %v", ErrCorrupt, k, name, ref, err)
+		return Ref{}, info, fmt.Errorf("%w: ref %s/%s/%s: %v", ErrCorrupt, k, name, ref, err)
 	}
-	return r, info.ETag, nil
+	return r, info, nil
 }
 
 // MoveRef points a ref at a version by compare-and-swap and records the
 // move in the log. Concurrent movers serialize: each CAS that loses
 // re-reads and tries again, so every move lands and is logged once. It is
 // idempotent: if the ref already points at To (a retried activity whose
-// first attempt moved it), it only makes sure the log entry exists.
+// first attempt moved it), it only makes sure that move's log entry exists
+// and returns it.
 func (l *Lake) MoveRef(ctx context.Context, o MoveOptions) (RefMove, error) {
 	if err := ValidateName(string(o.Kind), o.Name); err != nil {
 		return RefMove{}, err
@@ -83,19 +99,28 @@ func (l *Lake) MoveRef(ctx context.Context, o MoveOptions) (RefMove, error) {
 		return RefMove{}, err
 	}
 	if o.At.IsZero() {
-		o.At = time.Now().UTC()
+		o.At = l.now().UTC()
 	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return RefMove{}, err
 		}
-		cur, etag, err := l.GetRef(ctx, o.Kind, o.Name, o.Ref)
+		cur, info, err := l.getRef(ctx, o.Kind, o.Name, o.Ref)
 		exists := err == nil
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return RefMove{}, err
 		}
+		var last RefMove
+		if exists {
+			// The move that set the current value may have lost its log
+			// write (its mover died right after the CAS); log it now, from
+			// the ref, before the ref moves on and the gap stays.
+			if last, err = l.ensureLogged(ctx, o.Kind, o.Name, o.Ref, cur, info); err != nil {
+				return RefMove{}, err
+			}
+		}
 		if exists && cur.Version == o.To {
-			return l.ensureLogged(ctx, o, cur)
+			return last, nil
 		}
 		if o.ExpectAbsent && exists {
 			return RefMove{}, fmt.Errorf("%w: ref %s@%s already exists (points at %s)", ErrConflict, o.Name, o.Ref, ShortID(cur.Version))
@@ -103,10 +128,10 @@ func (l *Lake) MoveRef(ctx context.Context, o MoveOptions) (RefMove, error) {
 		if o.Expect != "" && (!exists || cur.Version != o.Expect) {
 			return RefMove{}, fmt.Errorf("%w: ref %s@%s points at %s, not the expected %s (moved by someone else; re-read it or use --force)", ErrConflict, o.Name, o.Ref, ShortID(cur.Version), ShortID(o.Expect))
 		}
-		next := Ref{Version: o.To, Seq: cur.Seq + 1}
-		b, _ := json.Marshal(next)
+		mv := RefMove{Ref: o.Ref, Seq: cur.Seq + 1, From: cur.Version, To: o.To, At: o.At, By: o.By, Reason: o.Reason, Workflow: o.Workflow}
+		b, _ := json.Marshal(Ref{Version: o.To, Seq: mv.Seq, Move: &mv})
 		if exists {
-			_, err = l.store.CompareAndSwap(ctx, refKey(o.Kind, o.Name, o.Ref), etag, bytes.NewReader(b), int64(len(b)))
+			_, err = l.store.CompareAndSwap(ctx, refKey(o.Kind, o.Name, o.Ref), info.ETag, bytes.NewReader(b), int64(len(b)))
 		} else {
 			_, err = l.store.PutIfAbsent(ctx, refKey(o.Kind, o.Name, o.Ref), bytes.NewReader(b), int64(len(b)))
 		}
@@ -117,27 +142,37 @@ func (l *Lake) MoveRef(ctx context.Context, o MoveOptions) (RefMove, error) {
 		if err != nil {
 			return RefMove{}, err
 		}
-		mv := RefMove{Ref: o.Ref, Seq: next.Seq, From: cur.Version, To: o.To, At: o.At, By: o.By, Reason: o.Reason, Workflow: o.Workflow}
 		return mv, l.appendLog(ctx, o.Kind, o.Name, mv)
 	}
 }
 
-func (l *Lake) ensureLogged(ctx context.Context, o MoveOptions, cur Ref) (RefMove, error) {
-	key := logKey(o.Kind, o.Name, o.Ref, cur.Seq)
+// ensureLogged returns the log entry of the move that set cur, writing it
+// from the ref if it is missing.
+func (l *Lake) ensureLogged(ctx context.Context, k Kind, name, ref string, cur Ref, info objstore.ObjectInfo) (RefMove, error) {
+	key := logKey(k, name, ref, cur.Seq)
 	if existing, err := l.readMove(ctx, key); err == nil {
 		return existing, nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return RefMove{}, err
 	}
-	// The ref moved but the log write was lost (crash in between): write
-	// it now. From is unknown unless the previous entry says it.
-	mv := RefMove{Ref: o.Ref, Seq: cur.Seq, To: o.To, At: o.At, By: o.By, Reason: o.Reason, Workflow: o.Workflow}
-	if cur.Seq > 1 {
-		if prev, err := l.readMove(ctx, logKey(o.Kind, o.Name, o.Ref, cur.Seq-1)); err == nil {
-			mv.From = prev.To
+	var mv RefMove
+	if cur.Move != nil && cur.Move.Seq == cur.Seq && cur.Move.To == cur.Version {
+		mv = *cur.Move
+		mv.Ref = ref
+	} else {
+		mv = RefMove{Ref: ref, Seq: cur.Seq, To: cur.Version, At: info.ModTime.UTC(), Recovered: true}
+		if cur.Seq > 1 {
+			if prev, err := l.readMove(ctx, logKey(k, name, ref, cur.Seq-1)); err == nil {
+				mv.From = prev.To
+			}
 		}
 	}
-	return mv, l.appendLog(ctx, o.Kind, o.Name, mv)
+	if err := l.appendLog(ctx, k, name, mv); err != nil {
+		return RefMove{}, err
+	}
+	// A concurrent caller may have written the entry first; theirs and
+	// ours describe the same move, but return what the log holds.
+	return l.readMove(ctx, key)
 }
 
 func (l *Lake) appendLog(ctx context.Context, k Kind, name string, mv RefMove) error {

@@ -41,31 +41,33 @@ func (s *Spool) Write(p []byte) (int, error) {
 
 // Commit stores the spooled bytes as a blob and returns its digest and
 // size. A store that can adopt the file (a local lake on the same file
-// system) links it in place; otherwise PutBlob uploads it, verifying the
-// bytes against the digest as it goes. The spool must not be written
-// after Commit.
+// system) links it in place; otherwise it is uploaded, verified against
+// the digest as it goes. When the blob already exists, Commit checks the
+// stored bytes and replaces them if they are damaged, and holds the blob
+// against gc (see PutBlob). The spool must not be written after Commit.
 func (s *Spool) Commit(ctx context.Context, l *Lake) (Digest, int64, error) {
 	d := digestOf(s.h)
+	key := BlobKey(d)
+	fromFile := func(put func(context.Context, string, io.Reader, int64) (objstore.ObjectInfo, error)) func(context.Context) error {
+		return func(ctx context.Context) error {
+			if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			return putVerified(ctx, put, key, d, s.f, s.n)
+		}
+	}
+	create := fromFile(l.store.PutIfAbsent)
 	if ad, ok := l.store.(objstore.FileAdopter); ok {
-		have, err := l.haveBlob(ctx, d, s.n)
-		if err != nil {
-			return "", 0, err
-		}
-		if have {
-			return d, s.n, nil
-		}
-		_, err = ad.AdoptFileIfAbsent(ctx, BlobKey(d), s.f.Name())
-		switch {
-		case err == nil, errors.Is(err, objstore.ErrAlreadyExists):
-			return d, s.n, nil
-		case !errors.Is(err, objstore.ErrCannotAdopt):
-			return "", 0, err
+		upload := create
+		create = func(ctx context.Context) error {
+			_, err := ad.AdoptFileIfAbsent(ctx, key, s.f.Name())
+			if errors.Is(err, objstore.ErrCannotAdopt) {
+				return upload(ctx)
+			}
+			return err
 		}
 	}
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-		return "", 0, err
-	}
-	if _, err := l.PutBlob(ctx, d, s.f, s.n); err != nil {
+	if _, err := l.storeBlob(ctx, d, blobSource{size: s.n, create: create, replace: fromFile(l.store.Put)}); err != nil {
 		return "", 0, err
 	}
 	return d, s.n, nil

@@ -41,12 +41,12 @@ func (s *Store) AdoptFileIfAbsent(ctx context.Context, key, file string) (objsto
 		return objstore.ObjectInfo{}, opErr(op, key, fmt.Errorf("%w: %v", objstore.ErrCannotAdopt, err))
 	}
 	defer s.root.Remove(tmp)
-	info, err := s.publish(ctx, key, "", tmp, createOnly)
+	info, dirs, err := s.publish(ctx, key, "", tmp, createOnly)
 	if err != nil {
 		return objstore.ObjectInfo{}, opErr(op, key, err)
 	}
-	if err := s.syncDir(path.Dir(key)); err != nil {
-		return objstore.ObjectInfo{}, opErr(op, key, fmt.Errorf("sync directory: %w", err))
+	if err := s.syncDirs(dirs); err != nil {
+		return objstore.ObjectInfo{}, opErr(op, key, err)
 	}
 	return info, nil
 }

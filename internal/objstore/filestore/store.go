@@ -49,6 +49,8 @@ type Store struct {
 	// granularity is the filesystem's timestamp resolution; issued mtimes
 	// are multiples of it so storing one never rounds two writes together.
 	granularity time.Duration
+	// synced, if set, is told of every directory fsync (tests).
+	synced func(dir string)
 }
 
 var _ objstore.Store = (*Store)(nil)
@@ -60,7 +62,7 @@ func New(root string) (*Store, error) {
 		return nil, fmt.Errorf("filestore: root %q must be an absolute path", root)
 	}
 	root = filepath.Clean(root)
-	if err := os.MkdirAll(filepath.Join(root, filepath.FromSlash(tmpDir)), 0o755); err != nil {
+	if err := mkdirAllSynced(filepath.Join(root, filepath.FromSlash(tmpDir))); err != nil {
 		return nil, fmt.Errorf("filestore: create root: %w", err)
 	}
 	r, err := os.OpenRoot(root)
@@ -79,6 +81,33 @@ func New(root string) (*Store, error) {
 	}
 	s.removeStaleTemps()
 	return s, nil
+}
+
+// mkdirAllSynced is os.MkdirAll that also fsyncs the directory holding
+// each directory it creates, so a new store's root survives a crash.
+func mkdirAllSynced(dir string) error {
+	var parents []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		parents = append(parents, filepath.Dir(d))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, p := range parents {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("sync directory %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // Close releases the store's directory and lock handles.

@@ -54,16 +54,50 @@ func (s *Store) write(ctx context.Context, op, key, etag string, r io.Reader, si
 	// exists, after a link it is a second name for the object.
 	defer s.root.Remove(tmp)
 
-	info, err := s.publish(ctx, key, etag, tmp, mode)
+	info, dirs, err := s.publish(ctx, key, etag, tmp, mode)
 	if err != nil {
 		return objstore.ObjectInfo{}, opErr(op, key, err)
 	}
-	// The rename is visible already; syncing the directory makes it survive
-	// a crash. It runs outside the lock so it doesn't serialize writers.
-	if err := s.syncDir(path.Dir(key)); err != nil {
-		return objstore.ObjectInfo{}, opErr(op, key, fmt.Errorf("sync directory: %w", err))
+	if err := s.syncDirs(dirs); err != nil {
+		return objstore.ObjectInfo{}, opErr(op, key, err)
 	}
 	return info, nil
+}
+
+// syncDirs makes a published name survive a crash: the rename (or link)
+// is visible already, but only fsyncing the key's directory, every
+// directory the write created and the one holding the topmost of them
+// makes the whole path durable. It runs outside the lock so it doesn't
+// serialize writers.
+func (s *Store) syncDirs(dirs []string) error {
+	for _, dir := range dirs {
+		if err := s.syncDir(dir); err != nil && !isAbsent(err) {
+			// Absent: a concurrent Delete removed the object and its
+			// emptied directories, leaving nothing to make durable.
+			return fmt.Errorf("sync directory %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// mkdirs creates key's parent directories and returns the directories to
+// sync for key, deepest first: its parent, then the parent of each
+// directory it created (the last one existed before).
+func (s *Store) mkdirs(key string) ([]string, error) {
+	dirs := []string{path.Dir(key)}
+	for dir := path.Dir(key); dir != "."; dir = path.Dir(dir) {
+		if _, err := s.root.Lstat(dir); !isAbsent(err) {
+			break
+		}
+		dirs = append(dirs, path.Dir(dir))
+	}
+	if err := s.root.MkdirAll(path.Dir(key), 0o755); err != nil {
+		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
+			return nil, errParentIsObject
+		}
+		return nil, err
+	}
+	return dirs, nil
 }
 
 func (s *Store) precheck(key, etag string, mode publish) error {
@@ -111,13 +145,11 @@ func (s *Store) writeTemp(ctx context.Context, r io.Reader, size int64) (name st
 
 // publish makes the temp file the object under the store lock, the only
 // place visible changes happen.
-func (s *Store) publish(ctx context.Context, key, etag, tmp string, mode publish) (objstore.ObjectInfo, error) {
-	var info objstore.ObjectInfo
-	err := s.locked(ctx, func() error {
-		if err := s.root.MkdirAll(path.Dir(key), 0o755); err != nil {
-			if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
-				return errParentIsObject
-			}
+func (s *Store) publish(ctx context.Context, key, etag, tmp string, mode publish) (info objstore.ObjectInfo, dirs []string, err error) {
+	err = s.locked(ctx, func() error {
+		// Under the lock, so a Delete cannot remove a directory between
+		// its creation and the rename into it.
+		if dirs, err = s.mkdirs(key); err != nil {
 			return err
 		}
 		mtime, err := s.nextModTime()
@@ -165,7 +197,7 @@ func (s *Store) publish(ctx context.Context, key, etag, tmp string, mode publish
 		info = infoOf(key, fi)
 		return nil
 	})
-	return info, err
+	return info, dirs, err
 }
 
 // A directory tree cannot hold both "a" and "a/b" (S3 can); the lake's
@@ -191,6 +223,9 @@ func (s *Store) locked(ctx context.Context, fn func() error) error {
 }
 
 func (s *Store) syncDir(dir string) error {
+	if s.synced != nil {
+		s.synced(dir)
+	}
 	d, err := s.root.Open(dir)
 	if err != nil {
 		return err

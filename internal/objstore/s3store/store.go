@@ -41,7 +41,9 @@ type Store struct {
 var _ objstore.Store = (*Store)(nil)
 
 // New connects to the bucket and fails unless it exists: a typo in a
-// bucket name should fail at startup, not at the first write.
+// bucket name should fail at startup, not at the first write. It also
+// fails (ErrNoConditionalWrites) if the provider ignores conditional
+// writes, which it checks with a few requests on a probe key.
 func New(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Endpoint == "" || opts.Bucket == "" {
 		return nil, fmt.Errorf("s3store: endpoint and bucket are required (got %q, %q)", opts.Endpoint, opts.Bucket)
@@ -69,6 +71,9 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if !ok {
 		return nil, fmt.Errorf("s3store: bucket %q does not exist at %s (create it first): %w", opts.Bucket, opts.Endpoint, objstore.ErrNotFound)
+	}
+	if err := s.probeConditionalWrites(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
