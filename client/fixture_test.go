@@ -22,7 +22,7 @@ import (
 	"github.com/granaryml/granary/internal/tabular"
 )
 
-const token = "tok"
+const token = "client-test-token-0123456789abcdef0123"
 
 // asOf is every test index's point in time (microseconds).
 const asOf = 1_700_000_000_000_000
