@@ -54,12 +54,11 @@ func (r *RangeReader) ReadAt(p []byte, off int64) (int, error) {
 		}
 	} else {
 		for n < want {
-			b, err := r.block((off + n) / blockSize)
+			got, err := r.copyBlock(p[n:want], off+n)
+			n += int64(got)
 			if err != nil {
 				return int(n), err
 			}
-			start := (off + n) % blockSize
-			n += int64(copy(p[n:want], b[start:]))
 		}
 	}
 	if n < int64(len(p)) {
@@ -68,9 +67,23 @@ func (r *RangeReader) ReadAt(p []byte, off int64) (int, error) {
 	return int(n), nil
 }
 
-func (r *RangeReader) block(i int64) ([]byte, error) {
+// copyBlock copies into p from the cached block holding off, fetching it
+// first if needed. The copy happens under the lock because a block's
+// memory is handed to the next block fetched once it is evicted: a copy
+// made after unlocking could read bytes of another part of the blob.
+func (r *RangeReader) copyBlock(p []byte, off int64) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	b, err := r.block(off / blockSize)
+	if err != nil {
+		return 0, err
+	}
+	return copy(p, b[off%blockSize:]), nil
+}
+
+// block returns block i, fetching it into the cache if needed. r.mu must
+// be held, and the result is only valid until it is released.
+func (r *RangeReader) block(i int64) ([]byte, error) {
 	if b, ok := r.blocks[i]; ok {
 		r.touch(i)
 		return b, nil
