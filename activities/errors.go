@@ -23,6 +23,10 @@ const (
 	ErrTypeNotFound       = "NotFound"
 	ErrTypeConflict       = "Conflict"
 	ErrTypeCorrupt        = "Corrupt"
+	// ErrTypeCorruptBlob: a stored blob's bytes do not hash to its digest.
+	// The message names the digest and the lake key; `granary lake verify
+	// --repair` quarantines the blob so a re-import can write it again.
+	ErrTypeCorruptBlob = "CorruptBlob"
 )
 
 // toTemporal is the one place where granary's error tree becomes Temporal
@@ -35,6 +39,10 @@ func toTemporal(err error) error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return err
+	case errors.Is(err, lake.ErrBlobCorrupt):
+		// First: a parser may wrap the read error in its own bad-input
+		// error, but the input is fine; the lake's copy of it is not.
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeCorruptBlob, err)
 	case errors.Is(err, objstore.ErrInvalidKey), errors.Is(err, objstore.ErrInvalidURL):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
 	case errors.Is(err, objstore.ErrNotFound):
