@@ -19,8 +19,8 @@ type CorruptBlobError struct {
 }
 
 func (e *CorruptBlobError) Error() string {
-	return fmt.Sprintf("%v: blob %s (lake key %s): its %d stored bytes hash to %s; `granary lake verify --repair` quarantines it so re-importing the data writes it again",
-		ErrBlobCorrupt, e.Digest, e.Key, e.Size, e.Got)
+	return fmt.Sprintf("%v: blob %s (lake key %s) hashes to %s (%d bytes stored); `granary lake verify --repair` quarantines it so that re-importing the data writes it again",
+		ErrBlobCorrupt, e.Digest, e.Key, e.Got, e.Size)
 }
 
 func (e *CorruptBlobError) Unwrap() []error { return []error{ErrBlobCorrupt, ErrDigestMismatch} }
