@@ -5,6 +5,7 @@
 package activities
 
 import (
+	"context"
 	"time"
 
 	"github.com/granaryml/granary/internal/objstore"
@@ -14,6 +15,9 @@ import (
 // activities. It holds no per-call state, so one value serves every
 // concurrent activity execution.
 type Activities struct {
+	// Store is the lake's store. New wraps it so that every byte an
+	// activity moves through it counts as that activity's progress (see
+	// watch); set it through New.
 	Store objstore.Store
 	// Identity names this worker process (host and pid) in results and
 	// provenance, so an operator can tell which machine did the work.
@@ -31,11 +35,18 @@ type Activities struct {
 	// PrefixRows is how many rows of a CSV a schema-less import infers
 	// from before converting (0: 100,000); tests make it small.
 	PrefixRows int64
+	// StallTimeout fails a long activity that moved nothing for this long
+	// (0: DefaultStallTimeout).
+	StallTimeout time.Duration
+
+	// recordHeartbeat replaces activity.RecordHeartbeat in tests, which
+	// cannot see heartbeats the SDK throttles.
+	recordHeartbeat func(context.Context, Progress)
 }
 
 // New returns the activities bound to a lake store.
 func New(store objstore.Store, identity string) *Activities {
-	return &Activities{Store: store, Identity: identity}
+	return &Activities{Store: countProgress(store), Identity: identity}
 }
 
 // now is the wall clock for provenance and log entries. Activities may

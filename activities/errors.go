@@ -27,6 +27,10 @@ const (
 	// The message names the digest and the lake key; `granary lake verify
 	// --repair` quarantines the blob so a re-import can write it again.
 	ErrTypeCorruptBlob = "CorruptBlob"
+	// ErrTypeStalled (retryable): the attempt moved nothing for its stall
+	// timeout, so a lake read or write hung; the next attempt may well run
+	// on a healthy connection or another worker.
+	ErrTypeStalled = "Stalled"
 )
 
 // toTemporal is the one place where granary's error tree becomes Temporal
@@ -37,6 +41,8 @@ func toTemporal(err error) error {
 		return nil
 	}
 	switch {
+	case errors.Is(err, ErrStalled):
+		return temporal.NewApplicationError(err.Error(), ErrTypeStalled, err)
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, lake.ErrBlobCorrupt):

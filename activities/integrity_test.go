@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -107,4 +108,61 @@ func TestStatsOfCorruptParquetFailNonRetryable(t *testing.T) {
 	d := putDamaged(t, store, pq.Bytes())
 	_, err := env.ExecuteActivity(acts.ComputeStats, activities.ComputeStatsInput{Schema: schema, Files: []lake.File{{Digest: d, Bytes: int64(pq.Len())}}})
 	wantCorruptBlob(t, err, d)
+}
+
+// hangingStore's object streams deliver nothing and end only when the
+// caller's context does, like an S3 read stuck on a dead connection.
+type hangingStore struct {
+	objstore.Store
+}
+
+func (s *hangingStore) Get(ctx context.Context, key string, o objstore.GetOptions) (io.ReadCloser, objstore.ObjectInfo, error) {
+	rc, info, err := s.Store.Get(ctx, key, o)
+	if err != nil {
+		return nil, info, err
+	}
+	rc.Close()
+	return io.NopCloser(readerFunc(func([]byte) (int, error) {
+		<-ctx.Done()
+		return 0, ctx.Err()
+	})), info, nil
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// An import whose lake read hangs fails with a retryable Stalled error
+// soon after the stall timeout, instead of holding the activity until
+// its six-hour start-to-close timeout.
+func TestHungLakeReadFailsTheActivityAsStalled(t *testing.T) {
+	store := newFileStore(t)
+	l := lake.New(store)
+	data := csvData(2000)
+	d, n, _ := lake.HashReader(bytes.NewReader(data))
+	if _, err := l.PutBlob(t.Context(), d, bytes.NewReader(data), n); err != nil {
+		t.Fatal(err)
+	}
+	env, acts := newActivityEnv(t, &hangingStore{Store: store})
+	acts.StallTimeout = 500 * time.Millisecond
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		_, err := env.ExecuteActivity(acts.InferSchema, activities.InferSchemaInput{Source: activities.Source{Name: "orders.csv", Digest: d}, Format: tabular.CSV})
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the activity still hangs 20s after its read stalled")
+	}
+	took := time.Since(start)
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.ErrTypeStalled || app.NonRetryable() {
+		t.Fatalf("want a retryable %s application error, got %v", activities.ErrTypeStalled, err)
+	}
+	if took < 500*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("failed after %v, want shortly after the 500ms stall timeout", took)
+	}
 }

@@ -64,7 +64,8 @@ func (a *Activities) openSource(ctx context.Context, src Source, format tabular.
 // spools to a local temp file because the blob key is the content's hash,
 // which is only known after reading everything.
 func (a *Activities) StageSource(ctx context.Context, in StageSourceInput) (StageSourceResult, error) {
-	defer keepAlive(ctx)()
+	ctx, stop := a.watch(ctx)
+	defer stop()
 	src := in.Source
 	store, key, err := a.openObjectURL(ctx, src.URL)
 	if err != nil {
@@ -80,7 +81,7 @@ func (a *Activities) StageSource(ctx context.Context, in StageSourceInput) (Stag
 		return StageSourceResult{}, err
 	}
 	defer tmp.Close()
-	if _, err := io.Copy(tmp, &heartbeatReader{ctx: ctx, r: rc}); err != nil {
+	if _, err := io.Copy(tmp, &progressReader{ctx: ctx, r: rc}); err != nil {
 		return StageSourceResult{}, fmt.Errorf("%s: %w", src.URL, err)
 	}
 	d, size, err := tmp.Commit(ctx, lake.New(a.Store))

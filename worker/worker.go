@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -35,6 +36,9 @@ type Options struct {
 	// moves; ServeToken is the bearer token they accept.
 	ServeURLs  []string
 	ServeToken string
+	// StallTimeout fails a long activity that moved nothing for this long
+	// (0: activities.DefaultStallTimeout).
+	StallTimeout time.Duration
 }
 
 // New returns a worker with every granary workflow and activity
@@ -66,6 +70,7 @@ func New(opts Options) (sdkworker.Worker, error) {
 	acts := activities.New(opts.Store, opts.Identity)
 	acts.TempDir = tmp
 	acts.ServeURLs, acts.ServeToken = opts.ServeURLs, opts.ServeToken
+	acts.StallTimeout = opts.StallTimeout
 	Register(w, acts)
 	return w, nil
 }
