@@ -50,17 +50,23 @@ type Progress struct {
 	Bytes int64 `json:"bytes"`
 	// Rows the current step reports having processed.
 	Rows int64 `json:"rows"`
+	// Items done out of Of, for work counted in units other than rows
+	// (lake verify: blobs checked).
+	Items int64 `json:"items,omitempty"`
+	Of    int64 `json:"of,omitempty"`
 }
 
 // tracker counts one activity attempt's progress; everything that moves
 // data finds it in the context (see addBytes, noteRows, progressStore).
 type tracker struct {
-	bytes atomic.Int64
-	rows  atomic.Int64
+	bytes, rows, items, of atomic.Int64
+	// resume, when set, is a second heartbeat detail: where a retried
+	// attempt picks up.
+	resume atomic.Pointer[any]
 }
 
 func (t *tracker) snapshot() Progress {
-	return Progress{Bytes: t.bytes.Load(), Rows: t.rows.Load()}
+	return Progress{Bytes: t.bytes.Load(), Rows: t.rows.Load(), Items: t.items.Load(), Of: t.of.Load()}
 }
 
 type trackerKey struct{}
@@ -84,12 +90,51 @@ func noteRows(ctx context.Context, rows int64) {
 	}
 }
 
-func (a *Activities) heartbeat(ctx context.Context, p Progress) {
+// heartbeatDetails is the one value each heartbeat records: Progress
+// (its fields at the top level, so readers may decode just a Progress)
+// and, for activities that resume, where a retry picks up.
+type heartbeatDetails struct {
+	Progress
+	Resume any `json:"resume,omitempty"`
+}
+
+func (a *Activities) heartbeat(ctx context.Context, p Progress, resume *any) {
 	if a.recordHeartbeat != nil {
 		a.recordHeartbeat(ctx, p)
 		return
 	}
-	activity.RecordHeartbeat(ctx, p)
+	d := heartbeatDetails{Progress: p}
+	if resume != nil {
+		d.Resume = *resume
+	}
+	activity.RecordHeartbeat(ctx, d)
+}
+
+// noteItems records items done out of of.
+func noteItems(ctx context.Context, done, of int64) {
+	if t := trackerOf(ctx); t != nil {
+		t.items.Store(done)
+		t.of.Store(of)
+	}
+}
+
+// setResume sets (nil: clears) the detail a retried attempt resumes from.
+func setResume(ctx context.Context, v any) {
+	if t := trackerOf(ctx); t != nil {
+		if v == nil {
+			t.resume.Store(nil)
+		} else {
+			t.resume.Store(&v)
+		}
+	}
+}
+
+// trackerBytes is the byte count of the activity running in ctx.
+func trackerBytes(ctx context.Context) int64 {
+	if t := trackerOf(ctx); t != nil {
+		return t.bytes.Load()
+	}
+	return 0
 }
 
 // stallTimeout is the configured stall timeout, or the default.
@@ -145,7 +190,7 @@ func (a *Activities) watch(ctx context.Context) (_ context.Context, stop func())
 					cancel(&StallError{Idle: idle, Progress: cur})
 					return
 				}
-				a.heartbeat(ctx, cur)
+				a.heartbeat(ctx, cur, t.resume.Load())
 			}
 		}
 	})

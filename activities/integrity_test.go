@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,5 +166,72 @@ func TestHungLakeReadFailsTheActivityAsStalled(t *testing.T) {
 	}
 	if took < 500*time.Millisecond || took > 5*time.Second {
 		t.Fatalf("failed after %v, want shortly after the 500ms stall timeout", took)
+	}
+}
+
+// countingStore counts the Gets of each key.
+type countingStore struct {
+	objstore.Store
+	mu   sync.Mutex
+	gets map[string]int
+}
+
+func (s *countingStore) Get(ctx context.Context, key string, o objstore.GetOptions) (io.ReadCloser, objstore.ObjectInfo, error) {
+	s.mu.Lock()
+	s.gets[key]++
+	s.mu.Unlock()
+	return s.Store.Get(ctx, key, o)
+}
+
+// A retried LakeVerify resumes from its last heartbeat: blobs up to the
+// recorded digest are not read again, and what was found before the
+// retry is still reported.
+func TestLakeVerifyResumesFromItsHeartbeat(t *testing.T) {
+	base := newFileStore(t)
+	l := lake.New(base)
+	var files []lake.File
+	for i := range 4 {
+		data := csvData(100 + i)
+		d, n, _ := lake.HashReader(bytes.NewReader(data))
+		if _, err := l.PutBlob(t.Context(), d, bytes.NewReader(data), n); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, lake.File{Digest: d, Bytes: n})
+	}
+	slices.SortFunc(files, func(a, b lake.File) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
+	if _, _, err := l.CommitManifest(t.Context(), &lake.Manifest{Kind: lake.KindDataset, Name: "d", Files: files}); err != nil {
+		t.Fatal(err)
+	}
+	// The last blob rots after the interrupted attempt checked the first
+	// two; the first one it found corrupt is carried in the heartbeat.
+	last := files[3].Digest
+	if _, err := base.Put(t.Context(), lake.BlobKey(last), strings.NewReader("rot"), 3); err != nil {
+		t.Fatal(err)
+	}
+	earlier := lake.BlobProblem{Digest: files[0].Digest, Key: lake.BlobKey(files[0].Digest), Problem: lake.ProblemCorrupt}
+	store := &countingStore{Store: base, gets: map[string]int{}}
+	env, acts := newActivityEnv(t, store)
+	env.SetHeartbeatDetails(map[string]any{"bytes": 1, "resume": map[string]any{"after": files[1].Digest, "bytes": 777, "found": []lake.BlobProblem{earlier}}})
+	v, err := env.ExecuteActivity(acts.LakeVerify, activities.LakeVerifyInput{Report: activities.LakeVerifyReportPrefix + "resume.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res activities.LakeVerifyResult
+	if err := v.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files[:2] {
+		if n := store.gets[lake.BlobKey(f.Digest)]; n != 0 {
+			t.Errorf("blob %s before the resume point was read %d times", f.Digest, n)
+		}
+	}
+	if n := store.gets[lake.BlobKey(files[2].Digest)]; n != 1 {
+		t.Errorf("blob after the resume point read %d times, want 1", n)
+	}
+	if len(res.BlobProblems) != 2 || res.BlobProblems[0].Digest != files[0].Digest || res.BlobProblems[1].Digest != last || !res.Damaged {
+		t.Fatalf("want the carried problem and the new one, got %+v", res.BlobProblems)
+	}
+	if want := 777 + files[2].Bytes + 3; res.Bytes != want {
+		t.Fatalf("bytes = %d, want %d (carried 777 + this attempt's)", res.Bytes, want)
 	}
 }

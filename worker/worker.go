@@ -86,6 +86,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 // replay tests use it too, so a workflow missing here fails them.
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.LakeCheck, workflow.RegisterOptions{Name: workflows.LakeCheckWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.LakeVerify, workflow.RegisterOptions{Name: workflows.LakeVerifyWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.CommitDataset, workflow.RegisterOptions{Name: workflows.CommitDatasetWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.ExtractFeatures, workflow.RegisterOptions{Name: workflows.ExtractWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.BuildTrainingData, workflow.RegisterOptions{Name: workflows.BuildWorkflowName})

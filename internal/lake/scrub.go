@@ -252,6 +252,7 @@ func (l *Lake) scrubBlob(ctx context.Context, d Digest, o ScrubOptions) (*BlobPr
 	var ce *CorruptBlobError
 	switch {
 	case errors.As(err, &ce):
+		n = ce.Size // hashed in full; the last bytes were withheld
 		p := &BlobProblem{Digest: d, Key: key, Problem: ProblemCorrupt, Detail: ce.Error()}
 		if o.Repair {
 			p.QuarantinedTo, p.RepairNote, err = l.quarantine(ctx, d, info.ETag, o.Now)

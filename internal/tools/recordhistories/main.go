@@ -165,6 +165,10 @@ func scenarios() []scenario {
 		{file: "build-two-views", workflow: workflows.BuildWorkflowName, input: buildInput},
 		{file: "promote-gated", workflow: workflows.PromoteWorkflowName, input: promoteInput},
 		{file: "materialize-three-shards", workflow: workflows.MaterializeWorkflowName, input: materializeInput},
+		// Last: it scrubs everything the scenarios above committed.
+		{file: "lakeverify", workflow: workflows.LakeVerifyWorkflowName, input: func(objstore.Store) (any, error) {
+			return activities.LakeVerifyInput{}, nil
+		}},
 	}
 }
 
