@@ -226,8 +226,8 @@ func regeneration(ctx context.Context, l *lake.Lake, k lake.Kind, name, id strin
 		r.Commands = append(r.Commands, cmd)
 	}
 	r.Note = note
-	if len(r.Commands) > 0 && k != lake.KindModel && k != lake.KindSpec {
-		r.Note = strings.TrimSpace(r.Note + " A reset re-reads this version's inputs; if verify lists them as damaged too, regenerate them first.")
+	if k != lake.KindModel && k != lake.KindSpec {
+		r.Note = strings.TrimSpace(r.Note + " The reset re-runs the run that wrote this version; the granary command attaches to that run while Temporal still has it, so it helps only after the run's retention. Either re-reads this version's inputs: if verify lists them as damaged too, regenerate them first.")
 	}
 	return r, nil
 }
