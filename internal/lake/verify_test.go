@@ -12,7 +12,6 @@ import (
 
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/objstore"
-	"github.com/granaryml/granary/internal/objstore/filestore"
 )
 
 func randomBytes(n int, seed uint64) []byte {
@@ -27,10 +26,12 @@ func randomBytes(n int, seed uint64) []byte {
 // storedBlob puts data in a fresh file:// lake and returns its digest.
 func storedBlob(t *testing.T, data []byte) (*lake.Lake, objstore.Store, lake.Digest) {
 	t.Helper()
-	s, err := filestore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	return storedBlobIn(t, newFileLake(t), data)
+}
+
+// storedBlobIn puts data in the lake in s (whose other blobs it may share).
+func storedBlobIn(t *testing.T, s objstore.Store, data []byte) (*lake.Lake, objstore.Store, lake.Digest) {
+	t.Helper()
 	l := lake.New(s)
 	d, n, _ := lake.HashReader(bytes.NewReader(data))
 	if _, err := l.PutBlob(t.Context(), d, bytes.NewReader(data), n); err != nil {
@@ -167,6 +168,44 @@ func (s *shortStore) Get(ctx context.Context, key string, o objstore.GetOptions)
 		io.Reader
 		io.Closer
 	}{io.LimitReader(rc, s.keep), rc}, info, nil
+}
+
+// testOpenBlobVerifies is the backend-independent core of the above.
+func testOpenBlobVerifies(t *testing.T, s objstore.Store) {
+	for i, bad := range [][]byte{nil, []byte("short"), flipped(randomBytes(40<<10, 9), 5)} {
+		data := randomBytes(40<<10, 9)
+		data[0] = byte(i) // a distinct blob per case
+		l, _, d := storedBlobIn(t, s, data)
+		if err := l.VerifyBlob(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+		damage(t, s, d, bad)
+		rc, _, err := l.OpenBlob(t.Context(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		wantCorrupt(t, err, d)
+		if bytes.Equal(got, bad) && len(bad) > 0 {
+			t.Fatal("handed out the whole corrupt blob")
+		}
+	}
+}
+
+func testRangeReaderVerifiesSmall(t *testing.T, s objstore.Store) {
+	data := randomBytes(2<<20, 10)
+	l, _, d := storedBlobIn(t, s, data)
+	damage(t, s, d, flipped(data, 1<<20))
+	rr, err := l.BlobReaderAt(t.Context(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := rr.ReadAt(make([]byte, 10), 0)
+	wantCorrupt(t, err, d)
+	if n != 0 {
+		t.Fatalf("served %d bytes of a corrupt blob", n)
+	}
 }
 
 func TestVerifyBlobFindsDamage(t *testing.T) {
