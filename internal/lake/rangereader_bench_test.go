@@ -50,44 +50,50 @@ func benchParquetBlob(b *testing.B, rows int) (*lake.Lake, lake.Digest, tabular.
 // BenchmarkRangeReaderParquet reads a stored parquet blob through
 // lake.BlobReaderAt the two ways activities do: statistics over every
 // column chunk (ComputeStats) and a full scan with read-ahead (SortShard,
-// Assemble, export).
+// Assemble, export); "large" is read in ranged blocks, "small" (under
+// 4 MiB) whole and verified.
 func BenchmarkRangeReaderParquet(b *testing.B) {
-	l, d, schema := benchParquetBlob(b, 1_000_000)
-	ctx := context.Background()
-	b.Run("stats", func(b *testing.B) {
-		for b.Loop() {
-			rr, err := l.BlobReaderAt(ctx, d)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(rr.Size())
-			if err := tabular.NewStatsAccumulator(schema).AddParquet(ctx, rr, rr.Size()); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("scan", func(b *testing.B) {
-		for b.Loop() {
-			rr, err := l.BlobReaderAt(ctx, d)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(rr.Size())
-			r, err := tabular.NewReader(rr, rr.Size())
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := r.ReadAhead(); err != nil {
-				b.Fatal(err)
-			}
-			for {
-				if _, err := r.Next(); errors.Is(err, io.EOF) {
-					break
-				} else if err != nil {
+	for _, size := range []struct {
+		name string
+		rows int
+	}{{"large", 1_000_000}, {"small", 200_000}} {
+		l, d, schema := benchParquetBlob(b, size.rows)
+		ctx := context.Background()
+		b.Run(size.name+"/stats", func(b *testing.B) {
+			for b.Loop() {
+				rr, err := l.BlobReaderAt(ctx, d)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(rr.Size())
+				if err := tabular.NewStatsAccumulator(schema).AddParquet(ctx, rr, rr.Size()); err != nil {
 					b.Fatal(err)
 				}
 			}
-			r.Close()
-		}
-	})
+		})
+		b.Run(size.name+"/scan", func(b *testing.B) {
+			for b.Loop() {
+				rr, err := l.BlobReaderAt(ctx, d)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(rr.Size())
+				r, err := tabular.NewReader(rr, rr.Size())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := r.ReadAhead(); err != nil {
+					b.Fatal(err)
+				}
+				for {
+					if _, err := r.Next(); errors.Is(err, io.EOF) {
+						break
+					} else if err != nil {
+						b.Fatal(err)
+					}
+				}
+				r.Close()
+			}
+		})
+	}
 }
