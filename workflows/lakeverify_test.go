@@ -159,11 +159,28 @@ func TestLongActivitiesNoticeDeadWorkersAndStallsWithinAMinute(t *testing.T) {
 		defer mu.Unlock()
 		seen[info.ActivityType.Name] = *info
 	}
+	l := lake.New(store)
+	source, err := l.Resolve(t.Context(), lake.KindDataset, "orders", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := activities.LoadSpec(t.Context(), l, "shop", build.SpecVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, src, ent, _ := spec.View("uo")
+	cols, _ := spec.ViewColumns("uo")
+	if _, err := store.Put(t.Context(), "raw/more.csv", strings.NewReader(ordersCSV), int64(len(ordersCSV))); err != nil {
+		t.Fatal(err)
+	}
+	model := registerModel(t, store, "m", "weights", nil)
 	runs := []struct {
 		wf any
 		in any
 	}{
-		{workflows.CommitDataset, workflows.CommitDatasetInput{Name: "more", Sources: []activities.Source{stage(t, store, "more.csv", []byte(ordersCSV))}}},
+		{workflows.CommitDataset, workflows.CommitDatasetInput{Name: "more", Sources: []activities.Source{{Name: "more.csv", URL: "lake:raw/more.csv"}}}},
+		{workflows.ExtractFeatures, workflows.ExtractInput{Project: "shop", SpecVersion: build.SpecVersion, View: "uo", SourceVersion: source, Shards: 3, Params: activities.ExtractParams(view, src, ent, cols, 3)}},
+		{workflows.PromoteModel, workflows.PromoteInput{Model: "m", Alias: "prod", Queue: []activities.PromoteRequest{{ID: "x", Model: "m", Version: model, Alias: "prod"}}}},
 		{workflows.BuildTrainingData, build},
 		{workflows.Materialize, workflows.MaterializeInput{Project: "shop", SpecVersion: build.SpecVersion, View: "uo", ViewVersion: build.ViewVersions["uo"], Definition: "test"}},
 		{workflows.LakeVerify, activities.LakeVerifyInput{}},
@@ -186,12 +203,12 @@ func TestLongActivitiesNoticeDeadWorkersAndStallsWithinAMinute(t *testing.T) {
 			t.Errorf("activity %s may run for %s with heartbeat timeout %s; want 6s-30s", name, info.StartToCloseTimeout, hb)
 		}
 	}
-	for _, name := range []string{"ConvertSource", "ComputeStats", "PartitionSpine", "JoinShard", "Assemble", "MaterializeShard", "LakeVerify"} {
+	for _, name := range []string{"StageSource", "ConvertSource", "ComputeStats", "PartitionSourceFile", "SortShard", "PartitionSpine", "JoinShard", "Assemble", "MaterializeShard", "VerifyModel", "LakeVerify"} {
 		if _, ok := seen[name]; !ok {
 			t.Errorf("activity %s never ran; the check above did not see it", name)
 		}
 	}
-	if long < 7 {
+	if long < 11 {
 		t.Fatalf("only %d long activities seen: %v", long, seen)
 	}
 }
