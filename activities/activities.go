@@ -5,6 +5,7 @@
 package activities
 
 import (
+	"context"
 	"time"
 
 	"github.com/granaryml/granary/internal/objstore"
@@ -15,6 +16,9 @@ import (
 // activities. It holds no per-call state, so one value serves every
 // concurrent activity execution.
 type Activities struct {
+	// Store is the lake's store. New wraps it so that every byte an
+	// activity moves through it counts as that activity's progress (see
+	// watch); set it through New.
 	Store objstore.Store
 	// Identity names this worker process (host and pid) in results and
 	// provenance, so an operator can tell which machine did the work.
@@ -36,11 +40,18 @@ type Activities struct {
 	// be read from with this worker's credentials; the zero value allows
 	// none. Workers default it to the lake's own endpoint.
 	AllowedEndpoints storeurl.Allowlist
+	// StallTimeout fails a long activity that moved nothing for this long
+	// (0: DefaultStallTimeout).
+	StallTimeout time.Duration
+
+	// recordHeartbeat replaces activity.RecordHeartbeat in tests, which
+	// cannot see heartbeats the SDK throttles.
+	recordHeartbeat func(context.Context, Progress)
 }
 
 // New returns the activities bound to a lake store.
 func New(store objstore.Store, identity string) *Activities {
-	return &Activities{Store: store, Identity: identity}
+	return &Activities{Store: countProgress(store), Identity: identity}
 }
 
 // now is the wall clock for provenance and log entries. Activities may

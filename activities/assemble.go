@@ -16,7 +16,8 @@ import (
 // results (each sorted by spine row id), adds the split, and writes one
 // parquet file per split. Memory: one batch per open file.
 func (a *Activities) Assemble(ctx context.Context, in AssembleInput) (AssembleResult, error) {
-	defer keepAlive(ctx)()
+	ctx, stop := a.watch(ctx)
+	defer stop()
 	p := in.Plan
 	l := lake.New(a.Store)
 	var joined []lake.Digest
@@ -57,7 +58,6 @@ func (a *Activities) Assemble(ctx context.Context, in AssembleInput) (AssembleRe
 		}
 	}
 	nSpine := len(p.SpineSchema.Columns)
-	hb := heartbeat{ctx: ctx}
 	var done int64
 	for fi, f := range p.SpineFiles {
 		rr, err := l.BlobReaderAt(ctx, f.Digest)
@@ -118,7 +118,7 @@ func (a *Activities) Assemble(ctx context.Context, in AssembleInput) (AssembleRe
 				}
 			}
 			done += int64(b.Len)
-			hb.beat(done)
+			noteRows(ctx, done)
 		}
 		r.Close()
 	}

@@ -134,7 +134,8 @@ func (a *Activities) PlanBuild(ctx context.Context, in PlanBuildInput) (BuildPla
 // PartitionSpine splits one spine file by one view's join keys into that
 // view's shard count, tagging every row with its spine row id.
 func (a *Activities) PartitionSpine(ctx context.Context, in PartitionSpineInput) (PartitionResult, error) {
-	defer keepAlive(ctx)()
+	ctx, stop := a.watch(ctx)
+	defer stop()
 	p, v := in.Plan, in.Plan.Views[in.View]
 	l := lake.New(a.Store)
 	f := in.File
@@ -152,11 +153,10 @@ func (a *Activities) PartitionSpine(ctx context.Context, in PartitionSpineInput)
 	for i := range keyCols {
 		keyCols[i] = i
 	}
-	hb := heartbeat{ctx: ctx}
 	parts, st, err := shard.Partition(ctx, rr, rr.Size(), shard.PartitionOptions{
 		Columns: cols, KeyCols: keyCols, TimeCol: len(keyCols), Shards: v.Shards, Dir: dir,
 		RowID: RowIDColumn, RowIDBase: rowIDBase(in.FileIndex), KeepNulls: true,
-	}, func(rows int64) { hb.beat(in.FileIndex, rows) })
+	}, func(rows int64) { noteRows(ctx, rows) })
 	if err != nil {
 		return PartitionResult{}, toTemporal(fmt.Errorf("spine %s file %d: %w", p.SpineDataset, in.FileIndex, err))
 	}

@@ -19,17 +19,14 @@ import (
 
 // InferSchema reads one raw source in full and infers its schema.
 func (a *Activities) InferSchema(ctx context.Context, in InferSchemaInput) (InferSchemaResult, error) {
-	defer keepAlive(ctx)()
+	ctx, stop := a.watch(ctx)
+	defer stop()
 	src, err := a.openSource(ctx, in.Source, in.Format)
 	if err != nil {
 		return InferSchemaResult{}, toTemporal(err)
 	}
 	defer src.close()
-	r := src.reader
-	if src.format != tabular.Parquet { // parquet needs the ReaderAt underneath
-		r = &heartbeatReader{ctx: ctx, r: r}
-	}
-	inference, err := tabular.Infer(ctx, r, tabular.ReadOptions{File: in.Source.Name, Format: src.format})
+	inference, err := tabular.Infer(ctx, src.reader, tabular.ReadOptions{File: in.Source.Name, Format: src.format})
 	if err != nil {
 		return InferSchemaResult{}, toTemporal(err)
 	}
@@ -78,7 +75,8 @@ const defaultPrefixRows = 100_000
 // way the output is the same bytes as inferring first, so version ids do
 // not depend on which path ran.
 func (a *Activities) ConvertSource(ctx context.Context, in ConvertSourceInput) (ConvertSourceResult, error) {
-	defer keepAlive(ctx)()
+	ctx, stop := a.watch(ctx)
+	defer stop()
 	l := lake.New(a.Store)
 	memoKey := convertMemoKey(in)
 	if memo, ok := a.readConvertMemo(ctx, l, memoKey); ok {
@@ -159,13 +157,12 @@ func (a *Activities) convertWith(ctx context.Context, l *lake.Lake, in ConvertSo
 		return ConvertSourceResult{}, err
 	}
 	defer tmp.Close()
-	hb := heartbeat{ctx: ctx}
 	res, err := tabular.Convert(ctx, src.reader, tmp, tabular.ConvertOptions{
 		File:     in.Source.Name,
 		Format:   src.format,
 		Schema:   schema,
 		NullOnly: nullOnly,
-		Progress: func(rows int64) { hb.beat(rows) },
+		Progress: func(rows int64) { noteRows(ctx, rows) },
 	})
 	if err != nil {
 		return ConvertSourceResult{}, err
@@ -202,14 +199,14 @@ func (a *Activities) readConvertMemo(ctx context.Context, l *lake.Lake, key stri
 // statistics over all of them (one pass, column chunks only), so stats
 // describe the whole version however many files it has.
 func (a *Activities) ComputeStats(ctx context.Context, in ComputeStatsInput) (ComputeStatsResult, error) {
-	defer keepAlive(ctx)()
+	ctx, stop := a.watch(ctx)
+	defer stop()
 	l := lake.New(a.Store)
 	if err := l.HoldBlobs(ctx, lake.Digests(in.Files)...); err != nil { // not committed yet
 		return ComputeStatsResult{}, toTemporal(err)
 	}
 	acc := tabular.NewStatsAccumulator(in.Schema)
-	hb := heartbeat{ctx: ctx}
-	for i, f := range in.Files {
+	for _, f := range in.Files {
 		rr, err := l.BlobReaderAt(ctx, f.Digest)
 		if err != nil {
 			return ComputeStatsResult{}, toTemporal(err)
@@ -217,7 +214,6 @@ func (a *Activities) ComputeStats(ctx context.Context, in ComputeStatsInput) (Co
 		if err := acc.AddParquet(ctx, rr, rr.Size()); err != nil {
 			return ComputeStatsResult{}, toTemporal(fmt.Errorf("stats of %s: %w", f.Digest, err))
 		}
-		hb.beat(i + 1)
 	}
 	return ComputeStatsResult{Stats: acc.Stats()}, nil
 }

@@ -25,6 +25,14 @@ const (
 	ErrTypeConflict       = "Conflict"
 	ErrTypeCorrupt        = "Corrupt"
 	ErrTypeNotAllowed     = "NotAllowed"
+	// ErrTypeCorruptBlob: a stored blob's bytes do not hash to its digest.
+	// The message names the digest and the lake key; `granary lake verify
+	// --repair` quarantines the blob so a re-import can write it again.
+	ErrTypeCorruptBlob = "CorruptBlob"
+	// ErrTypeStalled (retryable): the attempt moved nothing for its stall
+	// timeout, so a lake read or write hung; the next attempt may well run
+	// on a healthy connection or another worker.
+	ErrTypeStalled = "Stalled"
 )
 
 // toTemporal is the one place where granary's error tree becomes Temporal
@@ -35,12 +43,18 @@ func toTemporal(err error) error {
 		return nil
 	}
 	switch {
+	case errors.Is(err, ErrStalled):
+		return temporal.NewApplicationError(err.Error(), ErrTypeStalled, err)
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, storeurl.ErrEndpointNotAllowed):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotAllowed, err)
 	case errors.Is(err, ErrSourceChanged):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeConflict, err)
+	case errors.Is(err, lake.ErrBlobCorrupt):
+		// First: a parser may wrap the read error in its own bad-input
+		// error, but the input is fine; the lake's copy of it is not.
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeCorruptBlob, err)
 	case errors.Is(err, objstore.ErrInvalidKey), errors.Is(err, objstore.ErrInvalidURL):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
 	case errors.Is(err, objstore.ErrNotFound):

@@ -121,7 +121,8 @@ const MaxShards = 1024
 // project, hash the join keys. Parts are uploaded content-addressed, so a
 // retry after a crash re-uploads nothing it already stored.
 func (a *Activities) PartitionSourceFile(ctx context.Context, in PartitionInput) (PartitionResult, error) {
-	defer keepAlive(ctx)()
+	ctx, stop := a.watch(ctx)
+	defer stop()
 	p := in.Plan
 	l := lake.New(a.Store)
 	f := in.File
@@ -140,10 +141,9 @@ func (a *Activities) PartitionSourceFile(ctx context.Context, in PartitionInput)
 		return PartitionResult{}, err
 	}
 	defer os.RemoveAll(dir)
-	hb := heartbeat{ctx: ctx}
 	parts, st, err := shard.Partition(ctx, rr, rr.Size(), shard.PartitionOptions{
 		Columns: p.Columns, KeyCols: p.KeyCols, TimeCol: p.TimeCol, Filter: filter, Shards: p.Shards, Dir: dir,
-	}, func(rows int64) { hb.beat(in.FileIndex, rows) })
+	}, func(rows int64) { noteRows(ctx, rows) })
 	if err != nil {
 		return PartitionResult{}, toTemporal(fmt.Errorf("%s@%s file %d: %w", p.SourceDataset, lake.ShortID(p.SourceVersion), in.FileIndex, err))
 	}
@@ -154,7 +154,6 @@ func (a *Activities) PartitionSourceFile(ctx context.Context, in PartitionInput)
 			return PartitionResult{}, toTemporal(err)
 		}
 		res.Parts = append(res.Parts, lake.File{Digest: d, Rows: part.Rows, Bytes: size, Partition: ShardName(part.Shard)})
-		hb.beat(in.FileIndex, st.RowsIn)
 	}
 	return res, nil
 }
@@ -162,7 +161,8 @@ func (a *Activities) PartitionSourceFile(ctx context.Context, in PartitionInput)
 // SortShard merges a shard's parts and sorts them by (keys, time); the
 // result is one of the feature view version's files.
 func (a *Activities) SortShard(ctx context.Context, in SortShardInput) (SortShardResult, error) {
-	defer keepAlive(ctx)()
+	ctx, stop := a.watch(ctx)
+	defer stop()
 	p := in.Plan
 	l := lake.New(a.Store)
 	// The parts are scratch of this workflow: hold them so gc cannot
@@ -183,7 +183,7 @@ func (a *Activities) SortShard(ctx context.Context, in SortShardInput) (SortShar
 		return SortShardResult{}, err
 	}
 	defer tmp.Close()
-	rows, _, err := shard.SortShard(ctx, p.Schema, inputs, p.KeyCols, p.TimeCol, tmp)
+	rows, _, err := shard.SortShard(ctx, p.Schema, inputs, p.KeyCols, p.TimeCol, &progressWriter{ctx: ctx, w: tmp})
 	if err != nil {
 		return SortShardResult{}, toTemporal(err)
 	}

@@ -14,7 +14,8 @@ import (
 // the exact point-in-time sort-merge, and written as (row id, features)
 // in spine row id order.
 func (a *Activities) JoinShard(ctx context.Context, in JoinShardInput) (JoinShardResult, error) {
-	defer keepAlive(ctx)()
+	ctx, stop := a.watch(ctx)
+	defer stop()
 	p, v := in.Plan, in.Plan.Views[in.View]
 	l := lake.New(a.Store)
 	if err := l.HoldBlobs(ctx, lake.Digests(in.SpineParts)...); err != nil { // scratch: see SortShard
@@ -74,7 +75,7 @@ func (a *Activities) JoinShard(ctx context.Context, in JoinShardInput) (JoinShar
 	defer tmp.Close()
 	// Parts arrive in spine file order and keep each file's row order, so
 	// row ids only grow; the assembly's merge relies on it.
-	rows, err := res.WriteWithRowIDs(tmp, outSchema, spine.Column(keys+1))
+	rows, err := res.WriteWithRowIDs(&progressWriter{ctx: ctx, w: tmp}, outSchema, spine.Column(keys+1))
 	if err != nil {
 		return JoinShardResult{}, fmt.Errorf("join %s shard %d: %w", v.View, in.Shard, err)
 	}

@@ -104,7 +104,8 @@ func newestEvent(m *lake.Manifest, col string) (int64, error) {
 // build's join (pitjoin) on a spine of one row per entity at AsOf, so a
 // served value is exactly what a training row at that time gets.
 func (a *Activities) MaterializeShard(ctx context.Context, in MaterializeShardInput) (MaterializeShardResult, error) {
-	defer keepAlive(ctx)()
+	ctx, stop := a.watch(ctx)
+	defer stop()
 	p := in.Plan
 	l := lake.New(a.Store)
 	events := tabular.NewTable(p.Schema)
@@ -153,7 +154,7 @@ func (a *Activities) MaterializeShard(ctx context.Context, in MaterializeShardIn
 	}
 	defer tmp.Close()
 	h := online.Header{View: p.View, ViewVersion: p.ViewVersion, AsOf: p.AsOf, Shard: in.Shard, Shards: p.Shards, Keys: p.Keys, Columns: p.Outputs}
-	if _, err := online.Write(tmp, h, online.Input{Keys: spine.Batch(), KeyCols: keyCols, Features: res.Vectors, Len: spine.Len()}); err != nil {
+	if _, err := online.Write(&progressWriter{ctx: ctx, w: tmp}, h, online.Input{Keys: spine.Batch(), KeyCols: keyCols, Features: res.Vectors, Len: spine.Len()}); err != nil {
 		return MaterializeShardResult{}, toTemporal(fmt.Errorf("materialize %s shard %d: %w", p.View, in.Shard, err))
 	}
 	d, size, err := tmp.Commit(ctx, l)

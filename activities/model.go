@@ -22,20 +22,19 @@ func (a *Activities) RecordAudit(ctx context.Context, in AuditInput) error {
 // VerifyModel re-hashes every artifact file (a tampered blob is refused)
 // and checks that the training-set versions the model names still exist.
 func (a *Activities) VerifyModel(ctx context.Context, in VerifyModelInput) (VerifyModelResult, error) {
-	defer keepAlive(ctx)()
+	ctx, stop := a.watch(ctx)
+	defer stop()
 	l := lake.New(a.Store)
 	m, err := l.GetManifest(ctx, lake.KindModel, in.Model, in.Version)
 	if err != nil {
 		return VerifyModelResult{}, toTemporal(err)
 	}
 	res := VerifyModelResult{Files: len(m.Files), Lineage: m.Inputs}
-	hb := heartbeat{ctx: ctx}
-	for i, f := range m.Files {
+	for _, f := range m.Files {
 		if err := l.VerifyBlob(ctx, f.Digest); err != nil {
 			return res, toTemporal(fmt.Errorf("model %s@%s artifact file %s: %w", in.Model, lake.ShortID(in.Version), f.Partition, err))
 		}
 		res.Bytes += f.Bytes
-		hb.beat(i + 1)
 	}
 	if m.Artifact == nil {
 		return res, toTemporal(fmt.Errorf("%w: model %s@%s has no artifact", lake.ErrCorrupt, in.Model, lake.ShortID(in.Version)))

@@ -76,7 +76,8 @@ var ErrSourceChanged = errors.New("source changed since the import was started")
 // which is only known after reading everything. When the CLI resolved the
 // object (ETag and size), only that object is accepted.
 func (a *Activities) StageSource(ctx context.Context, in StageSourceInput) (StageSourceResult, error) {
-	defer keepAlive(ctx)()
+	ctx, stop := a.watch(ctx)
+	defer stop()
 	src := in.Source
 	store, key, err := a.openObjectURL(ctx, src.URL)
 	if err != nil {
@@ -97,7 +98,7 @@ func (a *Activities) StageSource(ctx context.Context, in StageSourceInput) (Stag
 		return StageSourceResult{}, err
 	}
 	defer tmp.Close()
-	if _, err := io.Copy(tmp, &heartbeatReader{ctx: ctx, r: rc}); err != nil {
+	if _, err := io.Copy(tmp, &progressReader{ctx: ctx, r: rc}); err != nil {
 		return StageSourceResult{}, fmt.Errorf("%s: %w", src.Name, err)
 	}
 	d, size, err := tmp.Commit(ctx, lake.New(a.Store))

@@ -18,6 +18,7 @@ func lakeCommand() *ucli.Command {
 		Usage: "inspect the lake the workers use",
 		Subcommands: []*ucli.Command{
 			lakeCheckCommand(),
+			lakeVerifyCommand(),
 		},
 	}
 }

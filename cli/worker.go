@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	ucli "github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/client"
 
+	"github.com/granaryml/granary/activities"
 	gworker "github.com/granaryml/granary/worker"
 	"github.com/granaryml/granary/workflows"
 )
@@ -34,6 +36,7 @@ Examples:
 			&ucli.IntFlag{Name: "max-activities", Value: 4, Usage: "at most `N` activities at once in this process", EnvVars: []string{"GRANARY_MAX_ACTIVITIES"}},
 			&ucli.StringSliceFlag{Name: "serve-notify", Usage: "serving base `URL`s to notify when a model alias moves (token from GRANARY_SERVE_NOTIFY_TOKEN)", EnvVars: []string{"GRANARY_SERVE_NOTIFY"}},
 			allowEndpointFlag(),
+			&ucli.DurationFlag{Name: "stall-timeout", Value: activities.DefaultStallTimeout, Usage: "fail (and retry) a long activity that moved no byte and no row for `DURATION`", EnvVars: []string{"GRANARY_STALL_TIMEOUT"}},
 		},
 		Action: func(c *ucli.Context) error {
 			tc, err := dialTemporal(c.Context, c)
@@ -41,6 +44,9 @@ Examples:
 				return err
 			}
 			defer tc.Close()
+			if st := c.Duration("stall-timeout"); st < time.Second {
+				return usagef("--stall-timeout %s: must be at least 1s", st)
+			}
 			store, err := openLake(c.Context, c)
 			if err != nil {
 				return err
@@ -52,7 +58,8 @@ Examples:
 			fprintf(c.App.ErrWriter, "granary worker: task queue %q on %s (namespace %s), lake %s, s3 import sources from: %s\n",
 				workflows.TaskQueue, c.String(flagTemporalAddress), c.String(flagNamespace), store, orNone(allowed.Endpoints()))
 			return runWorker(c.Context, tc, gworker.Options{Store: store, MaxConcurrentActivities: c.Int("max-activities"),
-				ServeURLs: c.StringSlice("serve-notify"), ServeToken: os.Getenv("GRANARY_SERVE_NOTIFY_TOKEN"), AllowedEndpoints: allowed}, c.App.ErrWriter)
+				ServeURLs: c.StringSlice("serve-notify"), ServeToken: os.Getenv("GRANARY_SERVE_NOTIFY_TOKEN"), AllowedEndpoints: allowed,
+				StallTimeout: c.Duration("stall-timeout")}, c.App.ErrWriter)
 		},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -41,6 +42,9 @@ type Options struct {
 	// zero value allows none. `granary worker` and `granary dev` put the
 	// lake's own endpoint on it.
 	AllowedEndpoints storeurl.Allowlist
+	// StallTimeout fails a long activity that moved nothing for this long
+	// (0: activities.DefaultStallTimeout).
+	StallTimeout time.Duration
 }
 
 // New returns a worker with every granary workflow and activity
@@ -73,6 +77,7 @@ func New(opts Options) (sdkworker.Worker, error) {
 	acts.TempDir = tmp
 	acts.ServeURLs, acts.ServeToken = opts.ServeURLs, opts.ServeToken
 	acts.AllowedEndpoints = opts.AllowedEndpoints
+	acts.StallTimeout = opts.StallTimeout
 	Register(w, acts)
 	return w, nil
 }
@@ -88,6 +93,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 // replay tests use it too, so a workflow missing here fails them.
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.LakeCheck, workflow.RegisterOptions{Name: workflows.LakeCheckWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.LakeVerify, workflow.RegisterOptions{Name: workflows.LakeVerifyWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.CommitDataset, workflow.RegisterOptions{Name: workflows.CommitDatasetWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.ExtractFeatures, workflow.RegisterOptions{Name: workflows.ExtractWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.BuildTrainingData, workflow.RegisterOptions{Name: workflows.BuildWorkflowName})

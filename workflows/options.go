@@ -28,6 +28,30 @@ func shortIO(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// heartbeatTimeout is how long the server waits for a heartbeat before it
+// declares a long activity's worker dead and retries elsewhere. Watched
+// activities heartbeat every 3 s while they make progress (see
+// activities.DefaultStallTimeout for how a stalled one fails), so this is
+// what bounds noticing a dead worker: well under a minute.
+const heartbeatTimeout = 20 * time.Second
+
+// scrubIO is for lake verify: one activity reads every blob, which on a
+// big lake takes longer than longIO allows; heartbeats (and the stall
+// timeout) are what notice it is stuck, and a retry resumes after the
+// last blob checked.
+func scrubIO(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 7 * 24 * time.Hour,
+		HeartbeatTimeout:    heartbeatTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    20,
+		},
+	})
+}
+
 // notifyOptions is for pushing an alias move to serving: a few quick
 // tries, since serving also finds the move by polling.
 var notifyOptions = workflow.ActivityOptions{

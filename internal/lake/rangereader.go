@@ -2,6 +2,9 @@ package lake
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"sync"
 
@@ -17,19 +20,34 @@ import (
 const (
 	blockSize = 256 << 10
 	maxBlocks = 16
+	// wholeBlobMax: a blob no larger than the cache is fetched whole, in
+	// one Get, at the first read and verified against its digest before
+	// any byte is served. Memory stays within the cache's bound.
+	wholeBlobMax = blockSize * maxBlocks
 )
 
-// RangeReader adapts a stored object to io.ReaderAt with ranged Gets and
-// a small block cache. It is safe for concurrent use.
+// RangeReader adapts a stored blob to io.ReaderAt with ranged Gets and a
+// small block cache. It is safe for concurrent use.
+//
+// What is verified: a blob of at most wholeBlobMax bytes is hashed in full
+// before its first byte is served, and a mismatch fails every read with a
+// *CorruptBlobError. Larger blobs are read in ranges (a parquet reader
+// reads the footer, then only the column chunks it selected), which
+// cannot be checked against a whole-file digest without reading the whole
+// file; their bytes are served unverified, and `granary lake verify` is
+// what finds them damaged.
 type RangeReader struct {
-	ctx   context.Context
-	store objstore.Store
-	key   string
-	size  int64
+	ctx    context.Context
+	store  objstore.Store
+	key    string
+	digest Digest
+	size   int64
 
-	mu     sync.Mutex
-	blocks map[int64][]byte
-	lru    []int64 // block indexes, most recent last
+	mu      sync.Mutex
+	whole   []byte // the verified blob, once loaded (small blobs only)
+	corrupt error  // sticky: the small blob failed verification
+	blocks  map[int64][]byte
+	lru     []int64 // block indexes, most recent last
 }
 
 // Size is the object's length.
@@ -37,6 +55,9 @@ func (r *RangeReader) Size() int64 { return r.size }
 
 // ReadAt implements io.ReaderAt.
 func (r *RangeReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("blob %s: read at negative offset %d", r.digest, off)
+	}
 	if off >= r.size {
 		return 0, io.EOF
 	}
@@ -45,7 +66,13 @@ func (r *RangeReader) ReadAt(p []byte, off int64) (int, error) {
 		want = r.size - off
 	}
 	var n int64
-	if want >= blockSize*4 {
+	if r.size <= wholeBlobMax {
+		got, err := r.copyWhole(p[:want], off)
+		n = int64(got)
+		if err != nil {
+			return got, err
+		}
+	} else if want >= blockSize*4 {
 		// Large reads go straight through: caching them would only evict.
 		got, err := r.fetch(p[:want], off)
 		n = int64(got)
@@ -54,12 +81,11 @@ func (r *RangeReader) ReadAt(p []byte, off int64) (int, error) {
 		}
 	} else {
 		for n < want {
-			b, err := r.block((off + n) / blockSize)
+			got, err := r.copyBlock(p[n:want], off+n)
+			n += int64(got)
 			if err != nil {
 				return int(n), err
 			}
-			start := (off + n) % blockSize
-			n += int64(copy(p[n:want], b[start:]))
 		}
 	}
 	if n < int64(len(p)) {
@@ -68,9 +94,63 @@ func (r *RangeReader) ReadAt(p []byte, off int64) (int, error) {
 	return int(n), nil
 }
 
-func (r *RangeReader) block(i int64) ([]byte, error) {
+// copyBlock copies into p from the cached block holding off, fetching it
+// first if needed. The copy happens under the lock because a block's
+// memory is handed to the next block fetched once it is evicted: a copy
+// made after unlocking could read bytes of another part of the blob.
+func (r *RangeReader) copyBlock(p []byte, off int64) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	b, err := r.block(off / blockSize)
+	if err != nil {
+		return 0, err
+	}
+	return copy(p, b[off%blockSize:]), nil
+}
+
+// copyWhole serves a small blob from memory, loading and verifying it at
+// the first call. A failed load is retried by the next read; a digest
+// mismatch is returned by every read, since the stored bytes will not heal.
+func (r *RangeReader) copyWhole(p []byte, off int64) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.corrupt != nil {
+		return 0, r.corrupt
+	}
+	if r.whole == nil {
+		if err := r.loadWhole(); err != nil {
+			return 0, err
+		}
+	}
+	return copy(p, r.whole[off:]), nil
+}
+
+func (r *RangeReader) loadWhole() error {
+	rc, info, err := r.store.Get(r.ctx, r.key, objstore.GetOptions{})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if info.Size != r.size {
+		return fmt.Errorf("blob %s (lake key %s) changed from %d to %d bytes while open", r.digest, r.key, r.size, info.Size)
+	}
+	b := make([]byte, r.size)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return fmt.Errorf("blob %s (lake key %s): %w", r.digest, r.key, err)
+	}
+	sum := sha256.Sum256(b)
+	if got := Digest("sha256:" + hex.EncodeToString(sum[:])); got != r.digest {
+		err := &CorruptBlobError{Digest: r.digest, Key: r.key, Got: got, Size: r.size}
+		r.corrupt = err
+		return err
+	}
+	r.whole = b
+	return nil
+}
+
+// block returns block i, fetching it into the cache if needed. r.mu must
+// be held, and the result is only valid until it is released.
+func (r *RangeReader) block(i int64) ([]byte, error) {
 	if b, ok := r.blocks[i]; ok {
 		r.touch(i)
 		return b, nil

@@ -173,6 +173,10 @@ func scenarios() []scenario {
 		{file: "materialize-three-shards", workflow: workflows.MaterializeWorkflowName, input: materializeInput},
 		{file: "repoint-dataset", workflow: workflows.RepointRefsWorkflowName, input: repointInput(lake.KindDataset, "orders_again", "latest", "prod")},
 		{file: "repoint-index", workflow: workflows.RepointRefsWorkflowName, input: repointInput(lake.KindIndex, "user_events_again", "latest", "prod")},
+		// Last: it scrubs everything the scenarios above committed.
+		{file: "lakeverify", workflow: workflows.LakeVerifyWorkflowName, input: func(objstore.Store) (any, error) {
+			return activities.LakeVerifyInput{}, nil
+		}},
 	}
 }
 
