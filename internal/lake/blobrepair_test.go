@@ -6,15 +6,14 @@ import (
 	"testing"
 
 	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/objstore"
 )
 
-// damage replaces a stored blob's bytes behind the lake's back, as bit rot
-// or tampering would.
-func damage(t *testing.T, l *lake.Lake, d lake.Digest, with []byte) {
+// damageVerified damages a stored blob (see damage) and checks the lake
+// notices.
+func damageVerified(t *testing.T, l *lake.Lake, d lake.Digest, with []byte) {
 	t.Helper()
-	if _, err := l.Store().Put(t.Context(), lake.BlobKey(d), bytes.NewReader(with), int64(len(with))); err != nil {
-		t.Fatal(err)
-	}
+	damage(t, l.Store(), d, with)
 	if err := l.VerifyBlob(t.Context(), d); !errors.Is(err, lake.ErrDigestMismatch) {
 		t.Fatalf("damaged blob still verifies: %v", err)
 	}
@@ -42,7 +41,7 @@ func testBlobRepairOnReupload(t *testing.T, l *lake.Lake) {
 		{"same size, spool", flipped, true},
 		{"longer, spool", append(bytes.Clone(data), "junk"...), true},
 	} {
-		damage(t, l, d, tc.damage)
+		damageVerified(t, l, d, tc.damage)
 		var written bool
 		if tc.spool {
 			sp, err := lake.NewSpool(t.TempDir(), "repair-*")
@@ -87,18 +86,21 @@ func testBlobRepairRefusesWrongBytes(t *testing.T, l *lake.Lake) {
 		t.Fatal(err)
 	}
 	rotten := []byte("the real c0ntent")
-	damage(t, l, d, rotten)
+	damageVerified(t, l, d, rotten)
 	impostor := []byte("not the content!")
 	if _, err := l.PutBlob(ctx, d, bytes.NewReader(impostor), int64(len(impostor))); !errors.Is(err, lake.ErrDigestMismatch) {
 		t.Fatalf("want ErrDigestMismatch, got %v", err)
 	}
-	rc, _, err := l.OpenBlob(ctx, d)
+	// The raw stored bytes: OpenBlob would withhold a corrupt blob's.
+	rc, _, err := l.Store().Get(ctx, lake.BlobKey(d), objstore.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rc.Close()
 	var got bytes.Buffer
-	got.ReadFrom(rc)
+	if _, err := got.ReadFrom(rc); err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(got.Bytes(), rotten) {
 		t.Fatalf("a refused repair changed the stored bytes to %q", got.Bytes())
 	}
@@ -119,7 +121,7 @@ func testHoldIntactBlob(t *testing.T, l *lake.Lake) {
 	if err := l.HoldIntactBlob(ctx, d, int64(len(data))); err != nil {
 		t.Fatalf("intact blob: %v", err)
 	}
-	damage(t, l, d, []byte("converted parquet, sat"))
+	damageVerified(t, l, d, []byte("converted parquet, sat"))
 	if err := l.HoldIntactBlob(ctx, d, int64(len(data))); !errors.Is(err, lake.ErrDigestMismatch) {
 		t.Fatalf("damaged blob: want ErrDigestMismatch, got %v", err)
 	}
