@@ -25,7 +25,9 @@ const (
 	maxPageHeaderSize = 16 << 20
 )
 
-var errShortHeader = errors.New("page header runs past the column chunk")
+// errShortHeader: the thrift bytes end inside a value (possibly only the
+// window read so far).
+var errShortHeader = errors.New("truncated")
 
 func validatePages(r io.ReaderAt, dataEnd int64, md *format.FileMetaData) error {
 	var window []byte
@@ -63,7 +65,7 @@ func validatePages(r io.ReaderAt, dataEnd int64, md *format.FileMetaData) error 
 						return err
 					}
 					l, err := compactStructLen(buf, 0)
-					if err == errShortHeader && n < end-pos && n < maxPageHeaderSize {
+					if errors.Is(err, errShortHeader) && n < end-pos && n < maxPageHeaderSize {
 						n = min(4*n, end-pos, maxPageHeaderSize)
 						continue
 					}
@@ -131,6 +133,30 @@ func checkPageHeader(h *format.PageHeader) error {
 // at the start of b without decoding it, so that the decoder only ever sees
 // complete, bounded input.
 func compactStructLen(b []byte, depth int) (int, error) {
+	var w compactWalker
+	return w.structLen(b, depth)
+}
+
+// Weights of compactWalker's estimate. A struct in a list is decoded into
+// an element of a slice allocated whole, the largest being ColumnChunk
+// (560 bytes); parquet-go then builds a column or a chunk of its own per
+// schema element or column chunk. A struct in a field lives inside its
+// parent, but unions and optional structs allocate a small value each.
+const (
+	listStructCost   = 1024
+	nestedStructCost = 64
+	listValueCost    = 24 // a slice or string header, or a scalar
+)
+
+// compactWalker checks thrift compact-protocol bytes without decoding them
+// and estimates, in cost, the bytes decoding them allocates. Every length
+// it accepts fits in the bytes that follow it, so no list, string or map
+// can claim more elements than the input has bytes.
+type compactWalker struct {
+	cost int64
+}
+
+func (w *compactWalker) structLen(b []byte, depth int) (int, error) {
 	if depth > 32 {
 		return 0, errors.New("thrift struct nested too deeply")
 	}
@@ -151,7 +177,7 @@ func compactStructLen(b []byte, depth int) (int, error) {
 			}
 			i += n
 		}
-		n, err := compactValueLen(b[i:], h&0x0f, depth)
+		n, err := w.valueLen(b[i:], h&0x0f, depth)
 		if err != nil {
 			return 0, err
 		}
@@ -159,7 +185,7 @@ func compactStructLen(b []byte, depth int) (int, error) {
 	}
 }
 
-func compactValueLen(b []byte, typ byte, depth int) (int, error) {
+func (w *compactWalker) valueLen(b []byte, typ byte, depth int) (int, error) {
 	switch typ {
 	case 1, 2: // bool, held in the field header
 		return 0, nil
@@ -182,8 +208,9 @@ func compactValueLen(b []byte, typ byte, depth int) (int, error) {
 			return 0, err
 		}
 		if l > uint64(len(b)-n) {
-			return 0, errShortHeader
+			return 0, fmt.Errorf("%w: a string of %d bytes in %d", errShortHeader, l, len(b)-n)
 		}
+		w.cost += int64(l)
 		return n + int(l), nil
 	case 9, 10: // list, set
 		if len(b) < 1 {
@@ -197,7 +224,7 @@ func compactValueLen(b []byte, typ byte, depth int) (int, error) {
 			}
 			size, i = s, 1+n
 		}
-		return compactElementsLen(b, i, size, []byte{elem}, depth)
+		return w.elementsLen(b, i, size, []byte{elem}, depth)
 	case 11: // map
 		n, size, err := compactVarint(b)
 		if err != nil {
@@ -210,16 +237,24 @@ func compactValueLen(b []byte, typ byte, depth int) (int, error) {
 			return 0, errShortHeader
 		}
 		kv := b[n]
-		return compactElementsLen(b, n+1, size, []byte{kv >> 4, kv & 0x0f}, depth)
+		return w.elementsLen(b, n+1, size, []byte{kv >> 4, kv & 0x0f}, depth)
 	case 12: // struct
-		return compactStructLen(b, depth+1)
+		w.cost += nestedStructCost
+		return w.structLen(b, depth+1)
 	}
 	return 0, fmt.Errorf("invalid thrift type %d", typ)
 }
 
-func compactElementsLen(b []byte, i int, size uint64, types []byte, depth int) (int, error) {
-	if size > uint64(len(b)) { // every element takes at least one byte
-		return 0, errShortHeader
+func (w *compactWalker) elementsLen(b []byte, i int, size uint64, types []byte, depth int) (int, error) {
+	if size > uint64(len(b)-i) { // every element takes at least one byte
+		return 0, fmt.Errorf("%w: a list of %d elements in %d bytes", errShortHeader, size, len(b)-i)
+	}
+	for _, t := range types {
+		if t == 12 {
+			w.cost += int64(size) * listStructCost
+		} else {
+			w.cost += int64(size) * listValueCost
+		}
 	}
 	for range size {
 		for _, t := range types {
@@ -230,7 +265,7 @@ func compactElementsLen(b []byte, i int, size uint64, types []byte, depth int) (
 				i++
 				continue
 			}
-			n, err := compactValueLen(b[i:], t, depth+1)
+			n, err := w.valueLen(b[i:], t, depth+1)
 			if err != nil {
 				return 0, err
 			}
