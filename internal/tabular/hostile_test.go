@@ -387,3 +387,7 @@ func hostileZstdFrameSize(t testing.TB, size uint64) []byte {
 	t.Fatal("no filler gives a CRC of the same encoded length")
 	return nil
 }
+
+func unmarshalThrift(b []byte, v any) error {
+	return thrift.Unmarshal(new(thrift.CompactProtocol), b, v)
+}

@@ -23,6 +23,10 @@ const (
 	maxPageBytes      = 256 << 20
 	maxPageValues     = 1 << 26
 	maxPageHeaderSize = 16 << 20
+	// maxPageHeaderMemory bounds compactWalker's estimate for one page
+	// header: its statistics may hold values as large as the header, the
+	// rest is a few small structs.
+	maxPageHeaderMemory = 2 * maxPageHeaderSize
 )
 
 // errShortHeader: the thrift bytes end inside a value (possibly only the
@@ -36,6 +40,15 @@ func validatePages(r io.ReaderAt, dataEnd int64, md *format.FileMetaData) error 
 		for ci := range rg.Columns {
 			cc := &rg.Columns[ci]
 			name := fmt.Sprint(cc.MetaData.PathInSchema)
+			codec := cc.MetaData.Codec
+			// parquet-go decompresses every chunk of a column with the
+			// codec of its first one.
+			if first := md.RowGroups[0].Columns[ci].MetaData.Codec; codec != first {
+				return fmt.Errorf("column %s: compressed with %s in row group %d but %s in row group 0, which is not supported", name, codec, rgi, first)
+			}
+			if _, err := readCodecFor(codec); err != nil {
+				return fmt.Errorf("column %s: %w", name, err)
+			}
 			if cc.FilePath != "" {
 				return fmt.Errorf("column %s: chunk in an external file", name)
 			}
@@ -56,18 +69,23 @@ func validatePages(r io.ReaderAt, dataEnd int64, md *format.FileMetaData) error 
 				n := min(int64(4<<10), end-pos)
 				var h format.PageHeader
 				var hlen int
+				var buf []byte // the bytes from pos on that were read
 				for {
 					if int64(cap(window)) < n {
 						window = make([]byte, n)
 					}
-					buf := window[:n]
+					buf = window[:n]
 					if _, err := r.ReadAt(buf, pos); err != nil {
 						return err
 					}
-					l, err := compactStructLen(buf, 0)
+					var w compactWalker
+					l, err := w.structLen(buf, 0)
 					if errors.Is(err, errShortHeader) && n < end-pos && n < maxPageHeaderSize {
 						n = min(4*n, end-pos, maxPageHeaderSize)
 						continue
+					}
+					if err == nil && w.cost > maxPageHeaderMemory {
+						err = fmt.Errorf("would take about %d MiB to decode", w.cost>>20)
 					}
 					if err != nil {
 						return fmt.Errorf("column %s: page header at offset %d: %w", name, pos, err)
@@ -85,6 +103,11 @@ func validatePages(r io.ReaderAt, dataEnd int64, md *format.FileMetaData) error 
 				if int64(h.CompressedPageSize) > end-pos {
 					return fmt.Errorf("column %s: page at offset %d runs past the column chunk", name, pos)
 				}
+				if codec == format.Zstd {
+					if err := checkZstdPage(r, &h, pos, buf[hlen:]); err != nil {
+						return fmt.Errorf("column %s: page at offset %d: %w", name, pos, err)
+					}
+				}
 				pos += int64(h.CompressedPageSize)
 				switch {
 				case h.DataPageHeader.Valid:
@@ -97,6 +120,47 @@ func validatePages(r io.ReaderAt, dataEnd int64, md *format.FileMetaData) error 
 				return fmt.Errorf("column %s: pages hold %d values, the chunk says %d", name, values, cc.MetaData.NumValues)
 			}
 		}
+	}
+	return nil
+}
+
+// checkZstdPage compares the content size that the first zstd frame of
+// the page at pos declares (when it declares one) with the size the page
+// header gives, so that a lying frame is reported with the file's other
+// structural errors, before any page is read. read holds the bytes from
+// pos on that were read already. The decoder enforces the same bound on
+// frames that declare no size (see decodeZstdPage).
+func checkZstdPage(r io.ReaderAt, h *format.PageHeader, pos int64, read []byte) error {
+	expect := int64(h.UncompressedPageSize)
+	skip := int64(0) // levels of a v2 page, stored uncompressed
+	switch {
+	case h.DataPageHeader.Valid, h.DictionaryPageHeader.Valid:
+	case h.DataPageHeaderV2.Valid:
+		v := &h.DataPageHeaderV2.V
+		if v.IsCompressed.Valid && !v.IsCompressed.V {
+			return nil
+		}
+		skip = int64(v.RepetitionLevelsByteLength) + int64(v.DefinitionLevelsByteLength)
+		expect -= skip
+	default:
+		return nil
+	}
+	const frameHeaderMax = 18
+	n := min(int64(h.CompressedPageSize)-skip, frameHeaderMax)
+	if n <= 0 {
+		return nil
+	}
+	var head []byte
+	if int64(len(read)) >= skip+n {
+		head = read[skip : skip+n]
+	} else {
+		head = make([]byte, n)
+		if _, err := r.ReadAt(head, pos+skip); err != nil {
+			return err
+		}
+	}
+	if size, ok := zstdContentSize(head); ok && size > uint64(expect) {
+		return fmt.Errorf("zstd frame declares %d bytes, the page header %d", size, expect)
 	}
 	return nil
 }

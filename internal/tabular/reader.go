@@ -98,6 +98,9 @@ func openParquet(r io.ReaderAt, size int64, file string) (*Reader, error) {
 	if err := validatePages(r, size-8-footer, f.Metadata()); err != nil {
 		return nil, bad("corrupt parquet file: %v", err)
 	}
+	if err := installReadCodecs(f); err != nil {
+		return nil, bad("%v", err)
+	}
 	pr := &Reader{file: file, f: f, nextRows: batchRows}
 	seen := make(map[string]bool)
 	for i, col := range f.Root().Columns() {
