@@ -22,9 +22,10 @@ import (
 // grows with columns times row groups.
 const (
 	maxFooterBytes = 64 << 20
-	// maxFooterMemory bounds the estimate of what decoding a footer and
-	// building parquet-go's column tree from it allocate (see
-	// compactWalker for the weights).
+	// maxFooterMemory bounds compactWalker's estimate of what opening a
+	// file allocates for its footer (about 5 KiB per column chunk; see
+	// the weights in pqvalidate.go): 100,000 chunks, e.g. 1,000 columns
+	// in 100 row groups.
 	maxFooterMemory = 512 << 20
 	// maxSchemaDepth bounds the nesting of a schema. granary reads flat
 	// columns; a few levels are accepted so that a nested column gets an
@@ -53,7 +54,7 @@ func checkFooter(r io.ReaderAt, size, footerLen int64) error {
 		return fmt.Errorf("footer: %d bytes after the file metadata (signed or encrypted footers are not supported)", len(footer)-n)
 	}
 	if w.cost > maxFooterMemory {
-		return fmt.Errorf("footer would take about %d MiB to decode, more than the %d MiB allowed", w.cost>>20, maxFooterMemory>>20)
+		return fmt.Errorf("footer would take about %d MiB to open, more than the %d MiB allowed", w.cost>>20, maxFooterMemory>>20)
 	}
 	var md format.FileMetaData
 	if err := thrift.Unmarshal(new(thrift.CompactProtocol), footer, &md); err != nil {

@@ -201,14 +201,17 @@ func compactStructLen(b []byte, depth int) (int, error) {
 	return w.structLen(b, depth)
 }
 
-// Weights of compactWalker's estimate. A struct in a list is decoded into
-// an element of a slice allocated whole, the largest being ColumnChunk
-// (560 bytes); parquet-go then builds a column or a chunk of its own per
-// schema element or column chunk. A struct in a field lives inside its
-// parent, but unions and optional structs allocate a small value each.
+// Weights of compactWalker's estimate, which stands for everything that
+// opening a file allocates per footer element: the footer decoded twice
+// (once by checkFooter, once by parquet-go), parquet-go's column tree and
+// row groups, and validatePages' decoding of each chunk's page headers
+// (TestFooterEstimateCoversDecoding measures it). A struct in a list is an
+// element of a slice allocated whole, the largest being ColumnChunk (560
+// bytes); a struct in a field lives in its parent, but unions and
+// optional structs allocate a value each.
 const (
-	listStructCost   = 1024
-	nestedStructCost = 64
+	listStructCost   = 2048
+	nestedStructCost = 128
 	listValueCost    = 24 // a slice or string header, or a scalar
 )
 
