@@ -2,6 +2,7 @@ package tabular
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/binary"
@@ -11,6 +12,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -27,8 +30,9 @@ import (
 
 // hostileCase is one such file and how it reaches granary.
 type hostileCase struct {
-	name string
-	data func(t testing.TB) []byte
+	name   string
+	format Format // "" is parquet
+	data   func(t testing.TB) []byte
 	// want is part of the error message.
 	want string
 	// inCorpus puts the file in FuzzParquetInput's seed corpus; files of
@@ -52,6 +56,11 @@ func hostileCases() []hostileCase {
 		{name: "leaves-times-row-groups", data: func(t testing.TB) []byte { return hostileEmptyRowGroups(t, 20000) }, want: "row group 0 has 0 column chunks for 20000 columns"},
 		{name: "leaves-times-row-groups-small", data: func(t testing.TB) []byte { return hostileEmptyRowGroups(t, 50) }, want: "row group 0 has 0 column chunks for 50 columns", inCorpus: true},
 		{name: "footer-empty-structs", data: hostileFooterEmptyStructs, want: "MiB to open, more than the 512 MiB allowed"},
+		// A record may be 64 MiB: one of separators only is 64M fields.
+		{name: "csv-fields", format: CSV, data: func(testing.TB) []byte { return bytes.Repeat([]byte(","), 64<<20-1) }, want: "record has more than 32767 fields"},
+		{name: "jsonl-keys", format: JSONL, data: func(testing.TB) []byte {
+			return append(append([]byte("{"), bytes.Repeat([]byte(`"a":1,`), 10<<20)...), `"a":1}`...)
+		}, want: "object has more than 32767 keys"},
 	}
 }
 
@@ -65,7 +74,7 @@ func TestHostileFilesUnderMemoryLimit(t *testing.T) {
 	if name := os.Getenv("GRANARY_HOSTILE_CASE"); name != "" {
 		for _, c := range hostileCases() {
 			if c.name == name {
-				checkHostile(t, c, c.name+".parquet", c.data(t))
+				checkHostile(t, c, c.name+"."+cmp.Or(string(c.format), "parquet"), c.data(t))
 				fmt.Printf("hostile ok: %s\n", c.name)
 				return
 			}
@@ -119,6 +128,14 @@ func childReport(out string) string {
 // ReaderAt): both must refuse it with an InputError naming the file.
 func checkHostile(t *testing.T, c hostileCase, file string, data []byte) {
 	t.Helper()
+	if c.format != "" {
+		_, err := InferSchema(context.Background(), bytes.NewReader(data), ReadOptions{File: file, Format: c.format})
+		checkHostileError(t, c, file, "InferSchema", err)
+		one := Schema{Columns: []Column{{Name: "a", Type: Int64}}}
+		_, err = Convert(context.Background(), bytes.NewReader(data), io.Discard, ConvertOptions{File: file, Format: c.format, Schema: one})
+		checkHostileError(t, c, file, "Convert", err)
+		return
+	}
 	_, err := Convert(context.Background(), bytes.NewReader(data), io.Discard, ConvertOptions{File: file, Format: Parquet})
 	checkHostileError(t, c, file, "Convert", err)
 	err = readAllOf(namedReaderAt{bytes.NewReader(data), file}, int64(len(data)))
@@ -281,8 +298,8 @@ func hostileGzipBomb(t testing.TB, members int) []byte {
 
 func hostileBrotliBomb(t testing.TB) []byte {
 	var buf bytes.Buffer
-	bw := brotli.NewWriterLevel(&buf, brotli.BestSpeed)
-	if _, err := bw.Write(make([]byte, 64<<20)); err != nil {
+	bw := brotli.NewWriterLevel(&buf, 5) // 16 MiB of zeros in 26 bytes
+	if _, err := bw.Write(make([]byte, 16<<20)); err != nil {
 		t.Fatal(err)
 	}
 	if err := bw.Close(); err != nil {
@@ -390,4 +407,185 @@ func hostileZstdFrameSize(t testing.TB, size uint64) []byte {
 
 func unmarshalThrift(b []byte, v any) error {
 	return thrift.Unmarshal(new(thrift.CompactProtocol), b, v)
+}
+
+// fuzzCorpusEntry encodes a fuzz input in the format of go test's corpus
+// files (testdata/fuzz/<Target>/<name>).
+func fuzzCorpusEntry(args ...any) []byte {
+	var b strings.Builder
+	b.WriteString("go test fuzz v1\n")
+	for _, a := range args {
+		switch v := a.(type) {
+		case []byte:
+			fmt.Fprintf(&b, "[]byte(%s)\n", strconv.Quote(string(v)))
+		case string:
+			fmt.Fprintf(&b, "string(%s)\n", strconv.Quote(v))
+		case uint8:
+			fmt.Fprintf(&b, "byte(%d)\n", v)
+		default:
+			panic(fmt.Sprintf("fuzzCorpusEntry: %T", a))
+		}
+	}
+	return []byte(b.String())
+}
+
+// checkFuzzCorpus keeps the hostile inputs in the fuzz targets' corpora:
+// each file testdata/fuzz/<target>/hostile-<name> must hold entry. With
+// GRANARY_WRITE_CORPUS=1 it writes the files instead.
+func checkFuzzCorpus(t *testing.T, target, name string, entry []byte) {
+	t.Helper()
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(name))
+	path := filepath.Join("testdata", "fuzz", target, "hostile-"+safe)
+	if os.Getenv("GRANARY_WRITE_CORPUS") == "1" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, entry, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, entry) {
+		t.Errorf("%s is missing or stale (%v); run the test with GRANARY_WRITE_CORPUS=1 to write it", path, err)
+	}
+}
+
+func TestHostileFilesInFuzzCorpus(t *testing.T) {
+	for _, c := range hostileCases() {
+		if c.inCorpus {
+			checkFuzzCorpus(t, "FuzzParquetInput", c.name, fuzzCorpusEntry(c.data(t)))
+		}
+	}
+	for _, c := range hostileSpillCases() {
+		checkFuzzCorpus(t, "FuzzSpillReader", c.name, fuzzCorpusEntry(c.data))
+	}
+	for _, c := range hostileSchemaYAML() {
+		checkFuzzCorpus(t, "FuzzSchemaYAML", c.name, fuzzCorpusEntry([]byte(c.yaml)))
+	}
+	for _, c := range hostileText() {
+		checkFuzzCorpus(t, c.target, c.name, fuzzCorpusEntry([]byte(c.data)))
+	}
+}
+
+type hostileSpill struct {
+	name string
+	data []byte
+	want string
+}
+
+// spillFileOf assembles a spill file from a schema's JSON, raw blocks and
+// footer fields.
+func spillFileOf(schemaJSON string, blocks []byte, rows uint64, nblocks uint32) []byte {
+	out := append([]byte(spillMagic), 0, 0, 0, 0)
+	binary.LittleEndian.PutUint32(out[len(spillMagic):], uint32(len(schemaJSON)))
+	out = append(out, schemaJSON...)
+	out = append(out, blocks...)
+	out = binary.LittleEndian.AppendUint64(out, rows)
+	out = binary.LittleEndian.AppendUint32(out, nblocks)
+	return append(out, spillEndMagic...)
+}
+
+func spillBlock(rows, payloadLen uint32, payload []byte) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, rows)
+	b = binary.LittleEndian.AppendUint32(b, payloadLen)
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(payload, crcTable))
+	return append(b, payload...)
+}
+
+func hostileSpillCases() []hostileSpill {
+	const schema = `{"columns":[{"name":"x","type":"int64","nullable":true}]}`
+	withLen := spillFileOf(schema, nil, 0, 0)
+	binary.LittleEndian.PutUint32(withLen[len(spillMagic):], 0xffffffff)
+	return []hostileSpill{
+		{"schema-length-4GiB", withLen, "schema length 4294967295 exceeds the file"},
+		{"block-4G-rows", spillFileOf(schema, spillBlock(0xffffffff, 8, make([]byte, 8)), 0xffffffff, 1), "column data exceeds the block"},
+		{"block-1GiB-payload", spillFileOf(schema, spillBlock(1, 1<<30, nil), 1, 1), "payload of 1073741824 bytes exceeds the file"},
+		{"footer-rows", spillFileOf(schema, nil, 1<<63, 0), "row count 9223372036854775808"},
+	}
+}
+
+// Spill files are written by granary, but a damaged or planted one must
+// fail like a hostile parquet file: an error naming the file, no
+// allocation by the lengths it claims.
+func TestHostileSpillFiles(t *testing.T) {
+	for _, c := range hostileSpillCases() {
+		t.Run(c.name, func(t *testing.T) {
+			err := readAllOf(namedReaderAt{bytes.NewReader(c.data), "part-7"}, int64(len(c.data)))
+			var ie *InputError
+			if !errors.As(err, &ie) || !strings.HasPrefix(err.Error(), "part-7: corrupt spill file: ") || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+type hostileYAML struct{ name, yaml string }
+
+// hostileSchemaYAML are small members of the families that
+// TestParseSchemaYAMLRefusesComplexInput refuses at full size.
+func hostileSchemaYAML() []hostileYAML {
+	var keys strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&keys, "k%d: 1\n", i)
+	}
+	return []hostileYAML{
+		{"keys", keys.String()},
+		{"flow-keys", "columns: [{" + strings.Repeat("a: 1, ", 20) + "}]"},
+		{"flow-nesting", strings.Repeat("[", 20) + strings.Repeat("]", 20)},
+		{"anchors", strings.Repeat("- &a x\n", 110)},
+		{"documents", strings.Repeat("---\na: 1\n", 4)},
+	}
+}
+
+type hostileTextCase struct{ target, name, data string }
+
+// hostileText are the text parsers' corpus entries: records at their
+// limits, kept small enough for the fuzzer to mutate.
+func hostileText() []hostileTextCase {
+	wide := make([]string, maxColumns+1)
+	for i := range wide {
+		wide[i] = strconv.Itoa(i)
+	}
+	return []hostileTextCase{
+		{"FuzzCSVReader", "header-too-wide", strings.Join(wide, ",") + "\n"},
+		{"FuzzCSVReader", "unclosed-quote", "a\n\"" + strings.Repeat("x\n", 1000)},
+		{"FuzzJSONLReader", "repeated-key", "{" + strings.Repeat(`"a":1,`, maxColumns) + `"a":1}` + "\n"},
+		{"FuzzJSONLReader", "nested", `{"a":` + strings.Repeat("[", 1000) + "\n"},
+	}
+}
+
+// Records of more fields or keys than any table has columns stop at the
+// limit, with the line, in inference and conversion alike.
+func TestTextRecordsBoundedByMaxColumns(t *testing.T) {
+	one := Schema{Columns: []Column{{Name: "a", Type: Int64}}}
+	tests := []struct {
+		name   string
+		format Format
+		data   string
+		want   string
+	}{
+		{"csv header", CSV, strings.Repeat("x,", 40000) + "\n", "w.csv:1: record has more than 32767 fields"},
+		{"csv row", CSV, "a\n1\n" + strings.Repeat(",", 40000) + "\n", "w.csv:3: record has more than 32767 fields"},
+		{"csv quoted", CSV, "a\n" + strings.Repeat(`"",`, 40000) + "\n", "w.csv:2: record has more than 32767 fields"},
+		{"jsonl", JSONL, `{"a":1}` + "\n{" + strings.Repeat(`"a":1,`, 40000) + `"a":1}`, "w.jsonl:2: row 2: object has more than 32767 keys"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := "w." + string(tt.format)
+			_, err := InferSchema(context.Background(), strings.NewReader(tt.data), ReadOptions{File: file, Format: tt.format})
+			if err == nil || !errors.Is(err, ErrBadInput) || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("InferSchema: %v", err)
+			}
+			_, err = Convert(context.Background(), strings.NewReader(tt.data), io.Discard, ConvertOptions{File: file, Format: tt.format, Schema: one})
+			if err == nil || !errors.Is(err, ErrBadInput) || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("Convert: %v", err)
+			}
+		})
+	}
 }
