@@ -286,7 +286,6 @@ func constInt(n ast.Node) (int64, bool) {
 	return 0, false
 }
 
-
 // parseExpr guards the third-party parser: user input must not crash a
 // worker.
 func parseExpr(src string) (tree *parser.Tree, err error) {
