@@ -10,7 +10,8 @@
 # claims instead of what it holds dies there with "fatal error: out of
 # memory", and the fuzzer reports the input as a crasher. The test binary
 # is built first, outside the limit, so the compiler and linker are not
-# constrained.
+# constrained; -fuzz at build time gives it the coverage instrumentation
+# that guides the fuzzer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZTIME=${1:-30s}
@@ -23,7 +24,7 @@ grep -rl --include='*_test.go' '^func Fuzz' --exclude-dir=bench --exclude-dir=.g
   pkg="./$(dirname "${file#./}")"
   test="$BIN/$(echo "${pkg#./}" | tr / _).test"
   if [ ! -x "$test" ]; then
-    go test -c -o "$test" "$pkg"
+    go test -c -fuzz=. -o "$test" "$pkg"
   fi
   for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //'); do
     echo "== $pkg $target ($FUZZTIME, ulimit -v $FUZZ_VMEM_KIB KiB)"
