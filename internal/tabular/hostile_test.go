@@ -103,6 +103,9 @@ func runUnderMemoryLimit(t *testing.T, run string, limitKiB int, env ...string) 
 	if err != nil {
 		t.Skip("no sh to set ulimit")
 	}
+	if err := exec.Command(sh, "-c", `ulimit -v "$1"`, "sh", fmt.Sprint(limitKiB)).Run(); err != nil {
+		t.Skipf("this system cannot limit address space with ulimit -v: %v", err)
+	}
 	cmd := exec.Command(sh, "-c", `ulimit -v "$1" && exec "$2" -test.run="$3" -test.v -test.count=1`,
 		"sh", fmt.Sprint(limitKiB), os.Args[0], run)
 	cmd.Env = append(os.Environ(), env...)
