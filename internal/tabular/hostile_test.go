@@ -367,7 +367,8 @@ func hostileZstdFrameSize(t testing.TB, size uint64) []byte {
 		t.Fatal(err)
 	}
 	off := int(md.RowGroups[0].Columns[0].MetaData.DataPageOffset)
-	hlen, err := compactStructLen(pq[off:], 0)
+	var w compactWalker
+	hlen, err := w.structLen(pq[off:], 0)
 	if err != nil {
 		t.Fatal(err)
 	}

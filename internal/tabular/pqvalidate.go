@@ -193,14 +193,6 @@ func checkPageHeader(h *format.PageHeader) error {
 	return nil
 }
 
-// compactStructLen returns the length of the thrift compact-protocol struct
-// at the start of b without decoding it, so that the decoder only ever sees
-// complete, bounded input.
-func compactStructLen(b []byte, depth int) (int, error) {
-	var w compactWalker
-	return w.structLen(b, depth)
-}
-
 // Weights of compactWalker's estimate, which stands for everything that
 // opening a file allocates per footer element: the footer decoded twice
 // (once by checkFooter, once by parquet-go), parquet-go's column tree and
@@ -216,9 +208,11 @@ const (
 )
 
 // compactWalker checks thrift compact-protocol bytes without decoding them
-// and estimates, in cost, the bytes decoding them allocates. Every length
-// it accepts fits in the bytes that follow it, so no list, string or map
-// can claim more elements than the input has bytes.
+// and estimates, in cost, the bytes decoding them allocates; structLen
+// returns the length of the struct at the start of b, so that the decoder
+// only ever sees complete, bounded input. Every length it accepts fits in
+// the bytes that follow it, so no list, string or map can claim more
+// elements than the input has bytes.
 type compactWalker struct {
 	cost int64
 }
