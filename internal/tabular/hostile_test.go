@@ -214,7 +214,11 @@ func marshalThrift(t testing.TB, v any) []byte {
 // codec into data; the page header claims uncompressed bytes.
 func onePageFile(t testing.TB, codec format.CompressionCodec, rows int32, uncompressed int32, data []byte) []byte {
 	t.Helper()
-	header := marshalThrift(t, &format.PageHeader{
+	return onePageFileWithHeader(t, codec, rows, uncompressed, onePageHeader(t, rows, uncompressed, data), data)
+}
+
+func onePageHeader(t testing.TB, rows int32, uncompressed int32, data []byte) []byte {
+	return marshalThrift(t, &format.PageHeader{
 		Type:                 format.DataPage,
 		UncompressedPageSize: uncompressed,
 		CompressedPageSize:   int32(len(data)),
@@ -224,6 +228,10 @@ func onePageFile(t testing.TB, codec format.CompressionCodec, rows int32, uncomp
 			DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE,
 		}),
 	})
+}
+
+func onePageFileWithHeader(t testing.TB, codec format.CompressionCodec, rows int32, uncompressed int32, header, data []byte) []byte {
+	t.Helper()
 	chunk := int64(len(header) + len(data))
 	footer := marshalThrift(t, &format.FileMetaData{
 		Version: 1,

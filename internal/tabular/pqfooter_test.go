@@ -3,6 +3,7 @@ package tabular
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -112,5 +113,28 @@ func TestFooterEstimateCoversDecoding(t *testing.T) {
 	}
 	if w.cost > 8*alloc {
 		t.Errorf("estimate %d bytes is more than 8 times what opening allocated (%d)", w.cost, alloc)
+	}
+}
+
+// A page header is bounded like a footer: one that would decode into far
+// more than its own size (here 20,000 empty structs in an unknown field)
+// is refused before thrift decodes it.
+func TestPageHeaderEstimateBounded(t *testing.T) {
+	data := []byte("\x01\x00\x00\x00x")
+	header := onePageHeader(t, 1, int32(len(data)), data)
+	header = header[:len(header)-1]                 // drop the stop byte
+	header = append(header, 0x09, 0xc6, 0x01, 0xfc) // field 99: a list of structs
+	header = binary.AppendUvarint(header, 20000)
+	header = append(header, make([]byte, 20000)...)
+	header = append(header, 0x00)
+	file := onePageFileWithHeader(t, format.Uncompressed, 1, int32(len(data)), header, data)
+	_, err := Convert(context.Background(), bytes.NewReader(file), &bytes.Buffer{}, ConvertOptions{File: "h.parquet", Format: Parquet})
+	if err == nil || !strings.Contains(err.Error(), "h.parquet: corrupt parquet file: column [x]: page header at offset 4: would take about 41 MiB to decode") {
+		t.Fatalf("err = %v", err)
+	}
+	// Without the list the same file reads.
+	ok := onePageFile(t, format.Uncompressed, 1, int32(len(data)), data)
+	if _, err := Convert(context.Background(), bytes.NewReader(ok), &bytes.Buffer{}, ConvertOptions{File: "h.parquet", Format: Parquet}); err != nil {
+		t.Fatal(err)
 	}
 }
