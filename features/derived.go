@@ -85,7 +85,7 @@ func (d *Derived) Eval(values map[string]any) (any, error) {
 	}
 	m, _ := d.vms.Get().(*vm.VM)
 	if m == nil {
-		m = new(vm.VM)
+		m = newVM()
 	}
 	out, err := m.Run(d.program, values)
 	d.vms.Put(m)

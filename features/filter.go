@@ -101,7 +101,7 @@ func (f *Filter) Eval(row map[string]any) (bool, error) {
 	}
 	m, _ := f.vms.Get().(*vm.VM)
 	if m == nil {
-		m = new(vm.VM)
+		m = newVM()
 	}
 	out, err := m.Run(f.program, row)
 	f.vms.Put(m)
@@ -134,7 +134,9 @@ type FilterEvaluator struct {
 
 // Evaluator returns a FilterEvaluator for f.
 func (f *Filter) Evaluator() *FilterEvaluator {
-	return &FilterEvaluator{f: f, env: make(map[string]any, len(f.columns))}
+	e := &FilterEvaluator{f: f, env: make(map[string]any, len(f.columns))}
+	e.vm.MemoryBudget = exprMemoryBudget
+	return e
 }
 
 // Eval reports whether the row passes; values[i] is the value of column

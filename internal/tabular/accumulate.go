@@ -7,9 +7,11 @@ import (
 )
 
 // CanonicalVersion names the canonical parquet encoding this package
-// writes. Caches keyed on conversion output (the import's conversion
-// memo) include it, so changing the encoding must change this string.
-const CanonicalVersion = "granary-parquet/1"
+// writes and the statistics it computes. Caches keyed on conversion output
+// (the import's conversion memo, which keeps both) include it, so changing
+// either must change this string. stats/2: infinities take part in float
+// means and are counted.
+const CanonicalVersion = "granary-parquet/1 stats/2"
 
 // StatsAccumulator computes ColumnStats over several canonical parquet
 // files — the files of one dataset version — as if they were one table.

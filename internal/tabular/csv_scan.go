@@ -100,6 +100,9 @@ func (s *csvScanner) parse(data []byte, atEOF bool) (int, int64, error) {
 	start := 0
 	for i, c := range line {
 		if c == d {
+			if len(s.fields) == maxColumns {
+				return 0, 0, s.tooManyFields(0)
+			}
 			s.fields = append(s.fields, csvField{val: line[start:i:i]})
 			start = i + 1
 		}
@@ -150,6 +153,9 @@ func (s *csvScanner) parseQuoted(data []byte, atEOF bool) (int, int64, error) {
 			}
 			switch data[p] {
 			case d:
+				if len(s.fields) > maxColumns {
+					return 0, 0, s.tooManyFields(nl)
+				}
 				p++
 				continue
 			case '\n':
@@ -183,6 +189,9 @@ func (s *csvScanner) parseQuoted(data []byte, atEOF bool) (int, int64, error) {
 		case '"':
 			return 0, 0, s.syntaxErr(nl, `bare " in non-quoted field`)
 		case d:
+			if len(s.fields) == maxColumns {
+				return 0, 0, s.tooManyFields(nl)
+			}
 			s.fields = append(s.fields, csvField{val: data[p:q:q]})
 			p = q + 1
 		default: // '\n'
@@ -194,6 +203,13 @@ func (s *csvScanner) parseQuoted(data []byte, atEOF bool) (int, int64, error) {
 			return q + 1, nl + 1, nil
 		}
 	}
+}
+
+// tooManyFields stops a record at maxColumns fields: it could be no
+// table's header or row, and a 64 MiB record of separators would
+// otherwise take gigabytes of field slices.
+func (s *csvScanner) tooManyFields(nl int64) error {
+	return s.syntaxErr(nl, fmt.Sprintf("record has more than %d fields", maxColumns))
 }
 
 func (s *csvScanner) syntaxErr(nl int64, msg string) error {

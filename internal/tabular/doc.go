@@ -85,10 +85,22 @@
 // timestamp (nanoseconds truncated toward the past; timestamps that are not
 // adjusted to UTC are taken as UTC). DECIMAL, UINT64, TIME, FLOAT16, UUID,
 // fixed-length byte arrays, nested groups, lists and maps are rejected with
-// an error naming the column. Before parquet-go decodes a page, every page
-// header of the file is checked against its column chunk (sizes, level
-// lengths, value counts; see validatePages), because parquet-go panics or
-// allocates without bound on some corrupt headers.
+// an error naming the column.
+//
+// parquet-go believes what a file says: a footer's list lengths, a page's
+// compressed content size. Running out of memory is a fatal error that no
+// recover() catches, so reading bounds every allocation by the bytes the
+// file holds (or by a fixed per-page limit) before parquet-go sees them:
+// the footer's thrift bytes are walked first and what decoding them costs
+// is estimated and bounded, the schema's shape is checked (checkFooter);
+// every page header of the file is checked against its column chunk
+// (sizes, level lengths, value counts, a zstd frame's declared content
+// size; see validatePages); and pages are decompressed by granary's codecs
+// (zstd, snappy, gzip, brotli, LZ4_RAW), which write into the buffer sized
+// from the page header and refuse a page that decodes to more (pqcodec.go).
+// CSV records and JSONL objects stop at the column limit, schema YAML is
+// size- and shape-bounded before parsing. TestHostileFilesUnderMemoryLimit
+// runs hostile files in a child process under ulimit -v.
 //
 // # Memory and speed
 //

@@ -147,6 +147,11 @@ func (s *jsonlScanner) parseObject(b []byte) error {
 			default:
 				return s.errorf("invalid JSON: unexpected %s at byte %d", quoteValue(b[i:i+1]), i+1)
 			}
+			if len(s.fields) == maxColumns {
+				// No table has more columns, and a 64 MiB line of keys
+				// would otherwise take gigabytes of fields.
+				return s.errorf("object has more than %d keys", maxColumns)
+			}
 			s.fields = append(s.fields, f)
 			i = skipWS(b, i)
 			if i < len(b) && b[i] == ',' {

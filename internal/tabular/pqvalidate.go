@@ -23,9 +23,15 @@ const (
 	maxPageBytes      = 256 << 20
 	maxPageValues     = 1 << 26
 	maxPageHeaderSize = 16 << 20
+	// maxPageHeaderMemory bounds compactWalker's estimate for one page
+	// header: its statistics may hold values as large as the header, the
+	// rest is a few small structs.
+	maxPageHeaderMemory = 2 * maxPageHeaderSize
 )
 
-var errShortHeader = errors.New("page header runs past the column chunk")
+// errShortHeader: the thrift bytes end inside a value (possibly only the
+// window read so far).
+var errShortHeader = errors.New("truncated")
 
 func validatePages(r io.ReaderAt, dataEnd int64, md *format.FileMetaData) error {
 	var window []byte
@@ -34,6 +40,15 @@ func validatePages(r io.ReaderAt, dataEnd int64, md *format.FileMetaData) error 
 		for ci := range rg.Columns {
 			cc := &rg.Columns[ci]
 			name := fmt.Sprint(cc.MetaData.PathInSchema)
+			codec := cc.MetaData.Codec
+			// parquet-go decompresses every chunk of a column with the
+			// codec of its first one.
+			if first := md.RowGroups[0].Columns[ci].MetaData.Codec; codec != first {
+				return fmt.Errorf("column %s: compressed with %s in row group %d but %s in row group 0, which is not supported", name, codec, rgi, first)
+			}
+			if _, err := readCodecFor(codec); err != nil {
+				return fmt.Errorf("column %s: %w", name, err)
+			}
 			if cc.FilePath != "" {
 				return fmt.Errorf("column %s: chunk in an external file", name)
 			}
@@ -54,18 +69,23 @@ func validatePages(r io.ReaderAt, dataEnd int64, md *format.FileMetaData) error 
 				n := min(int64(4<<10), end-pos)
 				var h format.PageHeader
 				var hlen int
+				var buf []byte // the bytes from pos on that were read
 				for {
 					if int64(cap(window)) < n {
 						window = make([]byte, n)
 					}
-					buf := window[:n]
+					buf = window[:n]
 					if _, err := r.ReadAt(buf, pos); err != nil {
 						return err
 					}
-					l, err := compactStructLen(buf, 0)
-					if err == errShortHeader && n < end-pos && n < maxPageHeaderSize {
+					var w compactWalker
+					l, err := w.structLen(buf, 0)
+					if errors.Is(err, errShortHeader) && n < end-pos && n < maxPageHeaderSize {
 						n = min(4*n, end-pos, maxPageHeaderSize)
 						continue
+					}
+					if err == nil && w.cost > maxPageHeaderMemory {
+						err = fmt.Errorf("would take about %d MiB to decode", w.cost>>20)
 					}
 					if err != nil {
 						return fmt.Errorf("column %s: page header at offset %d: %w", name, pos, err)
@@ -83,6 +103,11 @@ func validatePages(r io.ReaderAt, dataEnd int64, md *format.FileMetaData) error 
 				if int64(h.CompressedPageSize) > end-pos {
 					return fmt.Errorf("column %s: page at offset %d runs past the column chunk", name, pos)
 				}
+				if codec == format.Zstd {
+					if err := checkZstdPage(r, &h, pos, buf[hlen:]); err != nil {
+						return fmt.Errorf("column %s: page at offset %d: %w", name, pos, err)
+					}
+				}
 				pos += int64(h.CompressedPageSize)
 				switch {
 				case h.DataPageHeader.Valid:
@@ -95,6 +120,47 @@ func validatePages(r io.ReaderAt, dataEnd int64, md *format.FileMetaData) error 
 				return fmt.Errorf("column %s: pages hold %d values, the chunk says %d", name, values, cc.MetaData.NumValues)
 			}
 		}
+	}
+	return nil
+}
+
+// checkZstdPage compares the content size that the first zstd frame of
+// the page at pos declares (when it declares one) with the size the page
+// header gives, so that a lying frame is reported with the file's other
+// structural errors, before any page is read. read holds the bytes from
+// pos on that were read already. The decoder enforces the same bound on
+// frames that declare no size (see decodeZstdPage).
+func checkZstdPage(r io.ReaderAt, h *format.PageHeader, pos int64, read []byte) error {
+	expect := int64(h.UncompressedPageSize)
+	skip := int64(0) // levels of a v2 page, stored uncompressed
+	switch {
+	case h.DataPageHeader.Valid, h.DictionaryPageHeader.Valid:
+	case h.DataPageHeaderV2.Valid:
+		v := &h.DataPageHeaderV2.V
+		if v.IsCompressed.Valid && !v.IsCompressed.V {
+			return nil
+		}
+		skip = int64(v.RepetitionLevelsByteLength) + int64(v.DefinitionLevelsByteLength)
+		expect -= skip
+	default:
+		return nil
+	}
+	const frameHeaderMax = 18
+	n := min(int64(h.CompressedPageSize)-skip, frameHeaderMax)
+	if n <= 0 {
+		return nil
+	}
+	var head []byte
+	if int64(len(read)) >= skip+n {
+		head = read[skip : skip+n]
+	} else {
+		head = make([]byte, n)
+		if _, err := r.ReadAt(head, pos+skip); err != nil {
+			return err
+		}
+	}
+	if size, ok := zstdContentSize(head); ok && size > uint64(expect) {
+		return fmt.Errorf("zstd frame declares %d bytes, the page header %d", size, expect)
 	}
 	return nil
 }
@@ -127,10 +193,31 @@ func checkPageHeader(h *format.PageHeader) error {
 	return nil
 }
 
-// compactStructLen returns the length of the thrift compact-protocol struct
-// at the start of b without decoding it, so that the decoder only ever sees
-// complete, bounded input.
-func compactStructLen(b []byte, depth int) (int, error) {
+// Weights of compactWalker's estimate, which stands for everything that
+// opening a file allocates per footer element: the footer decoded twice
+// (once by checkFooter, once by parquet-go), parquet-go's column tree and
+// row groups, and validatePages' decoding of each chunk's page headers
+// (TestFooterEstimateCoversDecoding measures it). A struct in a list is an
+// element of a slice allocated whole, the largest being ColumnChunk (560
+// bytes); a struct in a field lives in its parent, but unions and
+// optional structs allocate a value each.
+const (
+	listStructCost   = 2048
+	nestedStructCost = 128
+	listValueCost    = 24 // a slice or string header, or a scalar
+)
+
+// compactWalker checks thrift compact-protocol bytes without decoding them
+// and estimates, in cost, the bytes decoding them allocates; structLen
+// returns the length of the struct at the start of b, so that the decoder
+// only ever sees complete, bounded input. Every length it accepts fits in
+// the bytes that follow it, so no list, string or map can claim more
+// elements than the input has bytes.
+type compactWalker struct {
+	cost int64
+}
+
+func (w *compactWalker) structLen(b []byte, depth int) (int, error) {
 	if depth > 32 {
 		return 0, errors.New("thrift struct nested too deeply")
 	}
@@ -151,7 +238,7 @@ func compactStructLen(b []byte, depth int) (int, error) {
 			}
 			i += n
 		}
-		n, err := compactValueLen(b[i:], h&0x0f, depth)
+		n, err := w.valueLen(b[i:], h&0x0f, depth)
 		if err != nil {
 			return 0, err
 		}
@@ -159,7 +246,7 @@ func compactStructLen(b []byte, depth int) (int, error) {
 	}
 }
 
-func compactValueLen(b []byte, typ byte, depth int) (int, error) {
+func (w *compactWalker) valueLen(b []byte, typ byte, depth int) (int, error) {
 	switch typ {
 	case 1, 2: // bool, held in the field header
 		return 0, nil
@@ -182,8 +269,9 @@ func compactValueLen(b []byte, typ byte, depth int) (int, error) {
 			return 0, err
 		}
 		if l > uint64(len(b)-n) {
-			return 0, errShortHeader
+			return 0, fmt.Errorf("%w: a string of %d bytes in %d", errShortHeader, l, len(b)-n)
 		}
+		w.cost += int64(l)
 		return n + int(l), nil
 	case 9, 10: // list, set
 		if len(b) < 1 {
@@ -197,7 +285,7 @@ func compactValueLen(b []byte, typ byte, depth int) (int, error) {
 			}
 			size, i = s, 1+n
 		}
-		return compactElementsLen(b, i, size, []byte{elem}, depth)
+		return w.elementsLen(b, i, size, []byte{elem}, depth)
 	case 11: // map
 		n, size, err := compactVarint(b)
 		if err != nil {
@@ -210,16 +298,24 @@ func compactValueLen(b []byte, typ byte, depth int) (int, error) {
 			return 0, errShortHeader
 		}
 		kv := b[n]
-		return compactElementsLen(b, n+1, size, []byte{kv >> 4, kv & 0x0f}, depth)
+		return w.elementsLen(b, n+1, size, []byte{kv >> 4, kv & 0x0f}, depth)
 	case 12: // struct
-		return compactStructLen(b, depth+1)
+		w.cost += nestedStructCost
+		return w.structLen(b, depth+1)
 	}
 	return 0, fmt.Errorf("invalid thrift type %d", typ)
 }
 
-func compactElementsLen(b []byte, i int, size uint64, types []byte, depth int) (int, error) {
-	if size > uint64(len(b)) { // every element takes at least one byte
-		return 0, errShortHeader
+func (w *compactWalker) elementsLen(b []byte, i int, size uint64, types []byte, depth int) (int, error) {
+	if size > uint64(len(b)-i) { // every element takes at least one byte
+		return 0, fmt.Errorf("%w: a list of %d elements in %d bytes", errShortHeader, size, len(b)-i)
+	}
+	for _, t := range types {
+		if t == 12 {
+			w.cost += int64(size) * listStructCost
+		} else {
+			w.cost += int64(size) * listValueCost
+		}
 	}
 	for range size {
 		for _, t := range types {
@@ -230,7 +326,7 @@ func compactElementsLen(b []byte, i int, size uint64, types []byte, depth int) (
 				i++
 				continue
 			}
-			n, err := compactValueLen(b[i:], t, depth+1)
+			n, err := w.valueLen(b[i:], t, depth+1)
 			if err != nil {
 				return 0, err
 			}

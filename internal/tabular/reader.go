@@ -51,9 +51,14 @@ type readColumn struct {
 
 // NewReader opens a parquet file. Its schema is mapped onto granary types
 // (see Schema); a column of an unsupported type is an error matching
-// ErrBadInput, as is a file that is not valid parquet.
+// ErrBadInput, as is a file that is not valid parquet. Errors name the
+// file by r's Name method when it has one (*os.File does).
 func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
-	return openParquet(r, size, "")
+	file := ""
+	if n, ok := r.(interface{ Name() string }); ok {
+		file = n.Name()
+	}
+	return openParquet(r, size, file)
 }
 
 func openParquet(r io.ReaderAt, size int64, file string) (*Reader, error) {
@@ -83,12 +88,18 @@ func openParquet(r io.ReaderAt, size int64, file string) (*Reader, error) {
 	if footer > size-12 {
 		return nil, bad("corrupt parquet footer: length %d exceeds the file", footer)
 	}
+	if err := checkFooter(r, size, footer); err != nil {
+		return nil, bad("corrupt parquet file: %v", err)
+	}
 	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, bad("corrupt parquet file: %v", err)
 	}
 	if err := validatePages(r, size-8-footer, f.Metadata()); err != nil {
 		return nil, bad("corrupt parquet file: %v", err)
+	}
+	if err := installReadCodecs(f); err != nil {
+		return nil, bad("%v", err)
 	}
 	pr := &Reader{file: file, f: f, nextRows: batchRows}
 	seen := make(map[string]bool)

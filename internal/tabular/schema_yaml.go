@@ -7,7 +7,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // ParseSchemaYAML parses a schema file such as
@@ -18,9 +20,12 @@ import (
 //
 // Errors are *InputError values naming file:line.
 func ParseSchemaYAML(file string, data []byte) (Schema, error) {
-	f, err := parser.ParseBytes(data, 0)
+	if len(data) > maxSchemaYAMLBytes {
+		return Schema{}, &InputError{File: file, Err: fmt.Errorf("schema file of %d bytes, more than the %d allowed", len(data), maxSchemaYAMLBytes)}
+	}
+	f, err := parseSchemaTokens(file, data)
 	if err != nil {
-		return Schema{}, yamlError(file, err)
+		return Schema{}, err
 	}
 	var root ast.Node
 	for _, doc := range f.Docs {
@@ -84,6 +89,116 @@ func ParseSchemaYAML(file string, data []byte) (Schema, error) {
 		return Schema{}, err
 	}
 	return s, nil
+}
+
+// The YAML parser's time and memory grow with the square of some sizes:
+// nesting depth, the number of keys in one mapping, anchors and tags, and
+// documents (a 1 MB file of one mapping's keys takes minutes and tens of
+// GB). A schema file is a list of columns of three keys each, so
+// tooComplexSchema refuses anything else of size before parsing.
+const (
+	maxSchemaYAMLBytes  = 4 << 20 // 32,767 columns of long names
+	maxSchemaYAMLDepth  = 8       // nesting of [ and {
+	maxSchemaYAMLColumn = 64      // column of a block - or key, which bounds block nesting
+	maxSchemaYAMLProps  = 100     // anchors and tags in the file
+	maxSchemaYAMLKeys   = 16      // keys of one mapping
+	maxSchemaYAMLDocs   = 2
+	// maxSchemaYAMLEntries bounds list entries and flow separators: a
+	// column takes at most three.
+	maxSchemaYAMLEntries = 4 * maxColumns
+)
+
+// parseSchemaTokens parses data after checking its tokens; the parser is
+// third-party code fed with user input, so a panic in it is an error.
+func parseSchemaTokens(file string, data []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, &InputError{File: file, Line: 1, Err: fmt.Errorf("invalid YAML: parser failure: %v", r)}
+		}
+	}()
+	tokens := lexer.Tokenize(string(data))
+	if tk, msg := tooComplexSchema(tokens); tk != nil {
+		return nil, &InputError{File: file, Line: int64(max(tk.Position.Line, 1)), Err: errors.New(msg)}
+	}
+	f, err = parser.Parse(tokens, 0)
+	if err != nil {
+		return nil, yamlError(file, err)
+	}
+	return f, nil
+}
+
+func tooComplexSchema(tokens token.Tokens) (*token.Token, string) {
+	const deep = "nested too deeply for a schema file (a list of columns)"
+	depth, props, docs, entries := 0, 0, 0, 0
+	// Open mappings, innermost last: the flow depth or block column of
+	// their keys, and how many keys they have.
+	type open struct{ depth, col, keys int }
+	var maps []open
+	closeTo := func(depth, col int) {
+		for len(maps) > 0 {
+			m := maps[len(maps)-1]
+			if m.depth < depth || (m.depth == depth && m.col <= col) {
+				return
+			}
+			maps = maps[:len(maps)-1]
+		}
+	}
+	for i, tk := range tokens {
+		if tk == nil || tk.Position == nil {
+			continue
+		}
+		switch tk.Type {
+		case token.AnchorType, token.TagType:
+			if props++; props > maxSchemaYAMLProps {
+				return tk, fmt.Sprintf("more than %d YAML anchors and tags", maxSchemaYAMLProps)
+			}
+		case token.SequenceStartType, token.MappingStartType:
+			if depth++; depth > maxSchemaYAMLDepth {
+				return tk, deep
+			}
+		case token.SequenceEndType, token.MappingEndType:
+			closeTo(depth, -1)
+			depth--
+		case token.CollectEntryType:
+			if entries++; entries > maxSchemaYAMLEntries {
+				return tk, fmt.Sprintf("more than %d list entries and separators", maxSchemaYAMLEntries)
+			}
+		case token.SequenceEntryType, token.MappingKeyType:
+			if entries++; entries > maxSchemaYAMLEntries {
+				return tk, fmt.Sprintf("more than %d list entries and separators", maxSchemaYAMLEntries)
+			}
+			if tk.Position.Column > maxSchemaYAMLColumn {
+				return tk, deep
+			}
+			if depth == 0 {
+				closeTo(0, tk.Position.Column)
+			}
+		case token.DocumentHeaderType:
+			if docs++; docs > maxSchemaYAMLDocs {
+				return tk, "more than one YAML document"
+			}
+		case token.MappingValueType:
+			if i == 0 || tokens[i-1].Position == nil {
+				continue
+			}
+			col := 0 // a flow mapping's keys are told apart by depth
+			if depth == 0 {
+				col = tokens[i-1].Position.Column
+				if col > maxSchemaYAMLColumn {
+					return tk, deep
+				}
+				closeTo(0, col)
+			}
+			if n := len(maps); n > 0 && maps[n-1].depth == depth && maps[n-1].col == col {
+				if maps[n-1].keys++; maps[n-1].keys > maxSchemaYAMLKeys {
+					return tk, fmt.Sprintf("a mapping with more than %d keys", maxSchemaYAMLKeys)
+				}
+			} else {
+				maps = append(maps, open{depth: depth, col: col, keys: 1})
+			}
+		}
+	}
+	return nil, ""
 }
 
 func parseColumnNode(file string, index int, item ast.Node) (Column, int64, error) {

@@ -1,6 +1,8 @@
 package tabular
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"math/bits"
 	"slices"
@@ -13,15 +15,22 @@ import (
 // is stable.
 //
 // Floats: NaN values are counted in NaNs (and in Count) and left out of Min,
-// Max, Mean, Distinct and Histogram; ±Inf take part in Min and Max but not in
-// Mean or Histogram. Mean is absent when it is not a finite number (no finite
-// values, or a sum that overflows float64).
+// Max, Mean, Distinct and Histogram, like nulls (a NaN is a missing
+// measurement more often than a result). ±Inf are values: they take part in
+// Min, Max, Distinct and Mean, so the mean of {1, +Inf} is +Inf; with both
+// +Inf and -Inf the mean is undefined (NaN in IEEE arithmetic) and absent,
+// as it is without any value. Infs counts them, and the Histogram covers
+// the finite values only (its buckets would be infinitely wide), so its
+// counts add up to Count - NaNs - Infs. The mean of finite values is
+// exact to rounding even when their sum overflows float64. In JSON, an
+// infinite mean is the string "+Inf" or "-Inf".
 type ColumnStats struct {
 	Name  string `json:"name"`
 	Type  Type   `json:"type"`
 	Count int64  `json:"count"` // non-null values
 	Nulls int64  `json:"nulls"`
 	NaNs  int64  `json:"nans,omitempty"`
+	Infs  int64  `json:"infs,omitempty"`
 	// Min and Max are the smallest and largest values; strings compare
 	// bytewise and are cut to 128 bytes (a prefix of the real value).
 	Min *string `json:"min,omitempty"`
@@ -42,6 +51,58 @@ type ColumnStats struct {
 	// sample of 8192 values (fixed seed, so still deterministic) instead of
 	// counted exactly. Counts are then scaled to the column's total.
 	Sampled bool `json:"sampled,omitempty"`
+}
+
+// MarshalJSON writes a mean that is not finite, which a JSON number cannot
+// hold, as the string "+Inf", "-Inf" or "NaN"; anything else exactly as
+// encoding/json would (manifests, whose ids hash these bytes, keep them).
+func (s ColumnStats) MarshalJSON() ([]byte, error) {
+	type plain ColumnStats
+	if s.Mean == nil || (!math.IsInf(*s.Mean, 0) && !math.IsNaN(*s.Mean)) {
+		return json.Marshal(plain(s))
+	}
+	return json.Marshal(struct {
+		plain
+		Mean string `json:"mean"`
+	}{plain(s), string(appendFloat64(nil, *s.Mean))})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *ColumnStats) UnmarshalJSON(b []byte) error {
+	type plain ColumnStats
+	var aux struct {
+		plain
+		Mean json.RawMessage `json:"mean"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*s = ColumnStats(aux.plain)
+	s.Mean = nil
+	if len(aux.Mean) == 0 || string(aux.Mean) == "null" {
+		return nil
+	}
+	var mean float64
+	if aux.Mean[0] == '"' {
+		var text string
+		if err := json.Unmarshal(aux.Mean, &text); err != nil {
+			return err
+		}
+		switch text {
+		case "+Inf":
+			mean = math.Inf(1)
+		case "-Inf":
+			mean = math.Inf(-1)
+		case "NaN":
+			mean = math.NaN()
+		default:
+			return fmt.Errorf("tabular: column stats: mean %q is not a number", text)
+		}
+	} else if err := json.Unmarshal(aux.Mean, &mean); err != nil {
+		return err
+	}
+	s.Mean = &mean
+	return nil
 }
 
 // Bucket is one histogram bucket: values v with Lower <= v < Upper, and
@@ -80,7 +141,9 @@ type columnStats struct {
 	hasFinite      bool
 	finMin, finMax float64
 	finCount       int64
+	posInf, negInf int64
 	sum, comp      float64 // Neumaier summation of finite floats
+	scaled         bool    // sum and comp are of values times sumScale
 	sumHi          int64   // 128-bit sum of int64 values
 	sumLo          uint64
 	trues          int64
@@ -158,7 +221,12 @@ func (s *columnStats) addFloat(x float64) {
 		s.maxF = x
 	}
 	s.values.add(hashFloat64(x), nil)
-	if math.IsInf(x, 0) {
+	if math.IsInf(x, 1) {
+		s.posInf++
+		return
+	}
+	if math.IsInf(x, -1) {
+		s.negInf++
 		return
 	}
 	s.finCount++
@@ -169,13 +237,7 @@ func (s *columnStats) addFloat(x float64) {
 	} else if x > s.finMax {
 		s.finMax = x
 	}
-	t := s.sum + x
-	if math.Abs(s.sum) >= math.Abs(x) {
-		s.comp += (s.sum - t) + x
-	} else {
-		s.comp += (x - t) + s.sum
-	}
-	s.sum = t
+	s.addToSum(x)
 	if j := s.sample.slot(); j >= 0 {
 		if j == len(s.sample.floats) {
 			s.sample.floats = append(s.sample.floats, x)
@@ -183,6 +245,56 @@ func (s *columnStats) addFloat(x float64) {
 			s.sample.floats[j] = x
 		}
 	}
+}
+
+// sumScale brings finite floats down far enough that 2^63 of them cannot
+// overflow a sum. Scaling by a power of two is exact, except for values
+// below 2^-958, which only a sum that already overflowed would meet.
+const sumScale = 0x1p-64
+
+// addToSum adds a finite x by Neumaier summation. When the sum would
+// overflow, it goes on with every value scaled by sumScale, so that the
+// mean of values near the largest float64 is still found.
+func (s *columnStats) addToSum(x float64) {
+	if s.scaled {
+		x *= sumScale
+	}
+	t := s.sum + x
+	if math.IsInf(t, 0) && !s.scaled {
+		s.scaled = true
+		s.sum *= sumScale
+		s.comp *= sumScale
+		s.addToSum(x)
+		return
+	}
+	if math.Abs(s.sum) >= math.Abs(x) {
+		s.comp += (s.sum - t) + x
+	} else {
+		s.comp += (x - t) + s.sum
+	}
+	s.sum = t
+}
+
+// floatMean is the mean of the non-NaN values, and false when there are
+// none or it is undefined (+Inf and -Inf both present).
+func (s *columnStats) floatMean() (float64, bool) {
+	switch {
+	case s.posInf > 0 && s.negInf > 0:
+		return 0, false
+	case s.posInf > 0:
+		return math.Inf(1), true
+	case s.negInf > 0:
+		return math.Inf(-1), true
+	case s.finCount == 0:
+		return 0, false
+	}
+	mean := (s.sum + s.comp) / float64(s.finCount)
+	if s.scaled {
+		// The mean lies within the values, but rounding can carry a mean
+		// of values at the largest float64 just past it.
+		mean = math.Max(-math.MaxFloat64, math.Min(math.MaxFloat64, mean/sumScale))
+	}
+	return mean, true
 }
 
 func (s *columnStats) addBool(x bool) {
@@ -252,10 +364,11 @@ func (s *columnStats) result() ColumnStats {
 		out.Histogram, out.Sampled = intHistogram(s.sample.ints, s.count, s.minI, s.maxI, appendTimestamp)
 	case Float64:
 		out.Min, out.Max = text(appendFloat64(nil, s.minF)), text(appendFloat64(nil, s.maxF))
+		out.Infs = s.posInf + s.negInf
+		if mean, ok := s.floatMean(); ok {
+			out.Mean = &mean
+		}
 		if s.hasFinite {
-			if mean := (s.sum + s.comp) / float64(s.finCount); !math.IsInf(mean, 0) && !math.IsNaN(mean) {
-				out.Mean = &mean
-			}
 			out.Histogram, out.Sampled = floatHistogram(s.sample.floats, s.finCount, s.finMin, s.finMax)
 		}
 	case Bool:

@@ -1,6 +1,7 @@
 package tabular
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -76,15 +77,15 @@ func TestStatsFloat(t *testing.T) {
 		t.Errorf("mean with cancellation = %v", *got.Mean)
 	}
 	got = statsOf(t, Float64, []string{"NaN", "1", "+Inf", "-2", "", "nan"})
-	if got.Count != 5 || got.Nulls != 1 || got.NaNs != 2 || *got.Min != "-2" || *got.Max != "+Inf" || *got.Mean != -0.5 || got.Distinct != 3 {
+	if got.Count != 5 || got.Nulls != 1 || got.NaNs != 2 || got.Infs != 1 || *got.Min != "-2" || *got.Max != "+Inf" || !math.IsInf(*got.Mean, 1) || got.Distinct != 3 {
 		t.Errorf("special values: %+v mean %v", got, *got.Mean)
 	}
 	if got.Histogram[0].Lower != "-2" || got.Histogram[9].Upper != "1" {
 		t.Errorf("histogram over finite values: %+v", got.Histogram)
 	}
 	got = statsOf(t, Float64, []string{"1e308", "1.5e308", "-1e308"})
-	if got.Mean != nil {
-		t.Errorf("overflowing mean = %v, want absent", *got.Mean)
+	if got.Mean == nil || math.Abs(*got.Mean-5e307) > 5e307*1e-15 {
+		t.Errorf("mean of a sum that overflows = %v, want 5e307", got.Mean)
 	}
 	if _, err := json.Marshal(got); err != nil {
 		t.Errorf("stats do not encode: %v", err)
@@ -164,4 +165,79 @@ func TestStatsLarge(t *testing.T) {
 	if x.Distinct != 10 || !x.DistinctExact || *x.Mean != 4.5 {
 		t.Errorf("x: %+v", x)
 	}
+}
+
+// Infinities are values: the mean of {1, +Inf} is +Inf, not 1, and that of
+// {+Inf, -Inf} is undefined. NaNs stay out, like nulls; the histogram
+// covers the finite values.
+func TestStatsInfinities(t *testing.T) {
+	tests := []struct {
+		values       []string
+		mean         string // "" for absent
+		infs, nans   int64
+		min, max     string
+		histogramSum int64 // -1: no histogram
+	}{
+		{[]string{"1", "+Inf"}, "+Inf", 1, 0, "1", "+Inf", 1},
+		{[]string{"1", "-Inf", "2"}, "-Inf", 1, 0, "-Inf", "2", 2},
+		{[]string{"+Inf", "-Inf", "3"}, "", 2, 0, "-Inf", "+Inf", 1},
+		{[]string{"+Inf", "+Inf"}, "+Inf", 2, 0, "+Inf", "+Inf", -1},
+		{[]string{"NaN", "+Inf", "NaN"}, "+Inf", 1, 2, "+Inf", "+Inf", -1},
+		{[]string{"NaN"}, "", 0, 1, "", "", -1},
+		{[]string{"1.7976931348623157e308", "1.7976931348623157e308"}, "1.7976931348623157e+308", 0, 0, "1.7976931348623157e+308", "1.7976931348623157e+308", 2},
+		{[]string{"-1.7976931348623157e308", "-1e308", "4"}, "-9.325643782874386e+307", 0, 0, "-1.7976931348623157e+308", "4", 3},
+	}
+	for _, tc := range tests {
+		got := statsOf(t, Float64, tc.values)
+		mean := ""
+		if got.Mean != nil {
+			mean = string(appendFloat64(nil, *got.Mean))
+		}
+		var hsum int64 = -1
+		if got.Histogram != nil {
+			hsum = 0
+			for _, b := range got.Histogram {
+				hsum += b.Count
+			}
+		}
+		min, max := "", ""
+		if got.Min != nil {
+			min, max = *got.Min, *got.Max
+		}
+		if mean != tc.mean || got.Infs != tc.infs || got.NaNs != tc.nans || min != tc.min || max != tc.max || hsum != tc.histogramSum {
+			t.Errorf("%v: mean %q infs %d nans %d min %q max %q histogram sum %d", tc.values, mean, got.Infs, got.NaNs, min, max, hsum)
+		}
+		// A mean JSON cannot hold as a number is a string, and reads back.
+		b, err := json.Marshal(got)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.values, err)
+		}
+		var back ColumnStats
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%v: %v\n%s", tc.values, err, b)
+		}
+		if !sameStats(back, got) {
+			t.Errorf("%v: JSON round trip changed the stats:\n%s", tc.values, b)
+		}
+	}
+	// Finite means encode exactly as before: manifest ids hash the bytes.
+	got := statsOf(t, Float64, []string{"0.5", "2", ""})
+	type plain ColumnStats
+	custom, _ := json.Marshal(got)
+	std, _ := json.Marshal(plain(got))
+	if !bytes.Equal(custom, std) || !strings.Contains(string(custom), `"mean":1.25`) {
+		t.Errorf("finite mean encodes as\n%s\nnot\n%s", custom, std)
+	}
+	if b, _ := json.Marshal(statsOf(t, Float64, []string{"1", "+Inf"})); !strings.Contains(string(b), `"mean":"+Inf"`) {
+		t.Errorf("infinite mean encodes as %s", b)
+	}
+}
+
+func sameStats(a, b ColumnStats) bool {
+	am, bm := a.Mean, b.Mean
+	a.Mean, b.Mean = nil, nil
+	if !reflect.DeepEqual(a, b) || (am == nil) != (bm == nil) {
+		return false
+	}
+	return am == nil || math.Float64bits(*am) == math.Float64bits(*bm) || (math.IsNaN(*am) && math.IsNaN(*bm))
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
-	pqzstd "github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -23,7 +22,6 @@ type pageCodec struct {
 	once sync.Once
 	enc  *zstd.Encoder
 	err  error
-	dec  pqzstd.Codec // reading our own pages back is not on the hot path
 }
 
 const pageWindow = 1 << 20
@@ -49,4 +47,4 @@ func (c *pageCodec) Encode(dst, src []byte) ([]byte, error) {
 	return c.enc.EncodeAll(src, dst[:0]), nil
 }
 
-func (c *pageCodec) Decode(dst, src []byte) ([]byte, error) { return c.dec.Decode(dst, src) }
+func (c *pageCodec) Decode(dst, src []byte) ([]byte, error) { return decodeZstdPage(dst, src) }
