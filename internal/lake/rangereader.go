@@ -53,6 +53,10 @@ type RangeReader struct {
 // Size is the object's length.
 func (r *RangeReader) Size() int64 { return r.size }
 
+// Name is the blob's lake key, so readers' errors (tabular.NewReader's)
+// name the blob they were reading.
+func (r *RangeReader) Name() string { return r.key }
+
 // ReadAt implements io.ReaderAt.
 func (r *RangeReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {

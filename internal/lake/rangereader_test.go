@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/objstore/filestore"
+	"github.com/granaryml/granary/internal/objstore/memstore"
+	"github.com/granaryml/granary/internal/tabular"
 )
 
 func TestBlobReaderAtReturnsExactBytesForAnyRange(t *testing.T) {
@@ -107,5 +110,26 @@ func TestBlobReaderAtConcurrentReadsAcrossEvictions(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// A parquet reader's error on a lake blob names the blob's key.
+func TestBlobReaderAtNamesTheBlobInReaderErrors(t *testing.T) {
+	l := lake.New(memstore.New(memstore.Options{}))
+	data := bytes.Repeat([]byte("not parquet "), 100)
+	d, n, err := lake.HashReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.PutBlob(t.Context(), d, bytes.NewReader(data), n); err != nil {
+		t.Fatal(err)
+	}
+	rr, err := l.BlobReaderAt(t.Context(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tabular.NewReader(rr, rr.Size())
+	if err == nil || !strings.Contains(err.Error(), lake.BlobKey(d)) {
+		t.Fatalf("error %v does not name %s", err, lake.BlobKey(d))
 	}
 }
