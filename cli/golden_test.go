@@ -1,22 +1,16 @@
 package cli_test
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/granaryml/granary/cli"
-	"github.com/granaryml/granary/internal/devstack"
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/objstore/storeurl"
 )
@@ -276,16 +270,17 @@ func testEarlierLake(t *testing.T, recorded string) {
 	}
 
 	// Serve the recorded index.
-	serveFromLake(t, st.lake, func(url, token string) {
-		status, body := get(t, url+"/v1/features/user_orders?user_id=42&version=prod", token)
-		var resp struct {
-			Version  string                     `json:"version"`
-			Features map[string]json.RawMessage `json:"features"`
-		}
-		if err := json.Unmarshal(body, &resp); status != 200 || err != nil || len(resp.Features) != 5 {
-			t.Fatalf("lookup on the recorded index: %d %v %s", status, err, body)
-		}
-	})
+	const token = "golden-test-token-0123456789abcdef0123456789"
+	t.Setenv("GRANARY_SERVE_TOKENS", "golden:"+token)
+	url := startServe(t, st.lake, "--poll", "200ms")
+	status, body := get(t, url+"/v1/features/user_orders?user_id=42&version=prod", token)
+	var resp struct {
+		Version  string                     `json:"version"`
+		Features map[string]json.RawMessage `json:"features"`
+	}
+	if err := json.Unmarshal(body, &resp); status != 200 || err != nil || len(resp.Features) != 5 {
+		t.Fatalf("lookup on the recorded index: %d %v %s", status, err, body)
+	}
 }
 
 func version(t *testing.T, out string) string {
@@ -297,37 +292,4 @@ func version(t *testing.T, out string) string {
 		t.Fatalf("no version in %s", out)
 	}
 	return v
-}
-
-// serveFromLake runs `granary serve` in-process on lakeURL until fn returns.
-func serveFromLake(t *testing.T, lakeURL string, fn func(url, token string)) {
-	t.Helper()
-	port, err := devstack.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	const token = "golden-test-token-0123456789abcdef0123456789"
-	t.Setenv("GRANARY_SERVE_TOKENS", token)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int, 1)
-	serveErr := &syncWriter{b: &strings.Builder{}}
-	go func() {
-		done <- cli.Run(ctx, []string{"granary", "--lake", lakeURL, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--poll", "200ms"}, cli.Options{Stdout: io.Discard, Stderr: serveErr})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				serveErr.mu.Lock()
-				t.Errorf("serve exited %d: %s", code, serveErr.b.String())
-				serveErr.mu.Unlock()
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not stop within 15s")
-		}
-	}()
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(t, url+"/readyz", "", http.StatusOK)
-	fn(url, token)
 }

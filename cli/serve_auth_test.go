@@ -87,7 +87,12 @@ func startServe(t *testing.T, lakeURL string, args ...string) string {
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-done:
+		case code := <-done:
+			if code != 0 {
+				errOut.mu.Lock()
+				t.Errorf("serve exited %d: %s", code, errOut.b.String())
+				errOut.mu.Unlock()
+			}
 		case <-time.After(15 * time.Second):
 			t.Error("serve did not stop within 15s")
 		}

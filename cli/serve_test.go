@@ -79,32 +79,8 @@ func TestMaterializeAndServeEndToEnd(t *testing.T) {
 	}
 
 	// Serve it.
-	port, err := devstack.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Setenv("GRANARY_SERVE_TOKENS", "web:"+tokA+", "+tokB)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int, 1)
-	serveErr := &syncWriter{b: &strings.Builder{}}
-	go func() {
-		done <- cli.Run(ctx, []string{"granary", "--lake", st.lake, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--poll", "200ms"}, cli.Options{Stdout: io.Discard, Stderr: serveErr})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				serveErr.mu.Lock()
-				t.Errorf("serve exited %d: %s", code, serveErr.b.String())
-				serveErr.mu.Unlock()
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not stop within 15s")
-		}
-	}()
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(t, url+"/readyz", "", http.StatusOK)
+	url := startServe(t, st.lake, "--poll", "200ms")
 
 	// A training build at the index's time, on every user (41..45 have
 	// no orders).

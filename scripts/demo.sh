@@ -102,6 +102,9 @@ SERVE_URL=$(sed -n 's/.*"serve_url": "\(.*\)".*/\1/p' "$STATE/dev.json")
 step "14. find the runs the way an operator would"
 "$GRANARY" runs list --limit 10
 
+step "15. scrub the lake: re-hash every blob any version names (LakeVerify workflow; --repair would quarantine damage)"
+"$GRANARY" lake verify
+
 step "done: stopping the stack"
 cleanup
 trap - EXIT
