@@ -153,8 +153,8 @@ Examples:
 func datasetGCCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "gc",
-		Usage: "delete blobs no version references (orphans of failed or interrupted imports)",
-		Description: `Only blobs that no dataset or model manifest names AND that were written
+		Usage: "delete blobs no version references (orphans of failed or interrupted work, raw uploads of finished imports)",
+		Description: `Only blobs that no manifest (dataset, model, spec or index) names AND that were written
 (or held by a running import, build or commit) longer than --grace ago are
 deleted. gc is safe to run while workflows run: a workflow relying on a blob
 holds it, and gc announces what it is about to delete so a writer that

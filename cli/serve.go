@@ -50,7 +50,7 @@ auto (the default) it needs a token unless --addr is a loopback address.
 Examples:
    GRANARY_SERVE_TOKENS=web:$(openssl rand -hex 32) granary serve
    granary serve --addr 0.0.0.0:8090 --tokens-file /etc/granary/tokens --poll 2s
-   curl -H 'Authorization: Bearer s3cret' 'http://127.0.0.1:8090/v1/features/user_orders?user_id=42'`,
+   curl -H "Authorization: Bearer $WEB_TOKEN" 'http://127.0.0.1:8090/v1/features/user_orders?user_id=42'`,
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "addr", Value: DefaultServeAddr, Usage: "listen on `HOST:PORT`", EnvVars: []string{"GRANARY_SERVE_ADDR"}},
 			&ucli.StringFlag{Name: "tokens-file", Usage: "read bearer tokens from `FILE`, one per line (# comments)", EnvVars: []string{"GRANARY_SERVE_TOKENS_FILE"}},
