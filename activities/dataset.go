@@ -282,7 +282,7 @@ func (a *Activities) MoveRefs(ctx context.Context, in MoveRefsInput) (MoveRefsRe
 	for _, ref := range in.Refs {
 		mv, err := l.MoveRef(ctx, lake.MoveOptions{
 			Kind: in.Kind, Name: in.Name, Ref: ref, To: in.Version,
-			By: in.By, Reason: in.Reason, Workflow: in.Workflow, At: a.now(),
+			Expect: in.Expect, ExpectAbsent: in.ExpectAbsent, By: in.By, Reason: in.Reason, Workflow: in.Workflow, At: a.now(),
 		})
 		if err != nil {
 			return out, toTemporal(err)

@@ -110,13 +110,16 @@ type CommitVersionResult struct {
 
 // MoveRefsInput moves several refs of one name to a version.
 type MoveRefsInput struct {
-	Kind     lake.Kind
-	Name     string
-	Version  string
-	Refs     []string
-	By       string
-	Reason   string
-	Workflow string
+	Kind    lake.Kind
+	Name    string
+	Version string
+	Refs    []string
+	// Expect/ExpectAbsent: see lake.MoveOptions; empty moves from anywhere.
+	Expect       string `json:",omitempty"`
+	ExpectAbsent bool   `json:",omitempty"`
+	By           string
+	Reason       string
+	Workflow     string
 }
 
 // MoveRefsResult lists the moves made (or found already made).

@@ -223,7 +223,31 @@ func TestDatasetCommandsTellTheStory(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "conflict") {
 		t.Fatalf("stale --expect must fail with a conflict, got exit %d: %s", code, errOut)
 	}
-	run("dataset", "tag", "orders@"+v2[:12], "prod", "--expect", v1[:12], "--reason", "country column")
+	tagged := mustJSON[struct {
+		Version    string `json:"version"`
+		WorkflowID string `json:"workflow_id"`
+	}](t, first(run("--output", "json", "dataset", "tag", "orders@"+v2[:12], "prod", "--expect", v1[:12], "--reason", "country column")))
+	if tagged.Version != v2 || !strings.HasPrefix(tagged.WorkflowID, "refs/datasets/orders/") {
+		t.Fatalf("tag must report the version and the run that moved the alias: %+v", tagged)
+	}
+	// The move is a run, found the way an operator finds any commit.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(300 * time.Millisecond) { // visibility is eventually consistent
+		runs := mustJSON[[]struct {
+			WorkflowID string `json:"workflow_id"`
+			Status     string
+			Version    string
+		}](t, first(run("--output", "json", "runs", "list", "--kind", "refs", "--name", "orders")))
+		found := false
+		for _, r := range runs {
+			found = found || (r.WorkflowID == tagged.WorkflowID && r.Status == "completed" && r.Version == v2)
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runs list --kind refs lacks the tag's run %s: %+v", tagged.WorkflowID, runs)
+		}
+	}
 	log, _ := run("dataset", "log", "orders")
 	if !strings.Contains(log, "country column") || strings.Count(log, "prod") != 2 {
 		t.Fatalf("log should show both moves of prod and the reason:\n%s", log)

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os/user"
 	"text/tabwriter"
@@ -9,6 +11,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/workflows"
 )
 
 type datasetDiffOutput struct {
@@ -125,26 +128,50 @@ Examples:
 			if err != nil {
 				return err
 			}
-			opts := lake.MoveOptions{Kind: lake.KindDataset, Name: name, Ref: alias, To: id, By: currentUser(), Reason: c.String("reason")}
+			in := workflows.RepointRefsInput{Kind: lake.KindDataset, Name: name, Version: id,
+				Reason: c.String("reason"), User: currentUser(), Host: hostname()}
 			if !c.Bool("force") {
-				opts.ExpectAbsent = c.Bool("new")
+				in.ExpectAbsent = c.Bool("new")
 				if e := c.String("expect"); e != "" {
-					if opts.Expect, err = l.Resolve(c.Context, lake.KindDataset, name, e); err != nil {
+					if in.Expect, err = l.Resolve(c.Context, lake.KindDataset, name, e); err != nil {
 						return err
 					}
 				}
 			}
-			mv, err := l.MoveRef(c.Context, opts)
+			// The alias as read now goes into the run's id: a repeat of this
+			// very tag attaches, a tag after the alias moved again is new work.
+			cur, _, err := l.GetRef(c.Context, lake.KindDataset, name, alias)
+			if err != nil && !errors.Is(err, lake.ErrNotFound) {
+				return err
+			}
+			in.Refs = []workflows.RefState{{Ref: alias, Seq: cur.Seq, Version: cur.Version}}
+			tc, err := dialTemporal(c.Context, c)
 			if err != nil {
 				return err
 			}
+			defer tc.Close()
+			run, err := startOrAttach(c.Context, tc, workflows.RepointRefsID(in), workflows.RepointRefsWorkflowName, in)
+			if err != nil {
+				return err
+			}
+			url := runURL(c, run.GetID(), run.GetRunID())
+			var res workflows.RepointRefsResult
+			if err := run.Get(c.Context, &res); err != nil {
+				return runFailed(fmt.Sprintf("moving %s@%s to %s", name, alias, lake.ShortID(id)), url, err)
+			}
+			if len(res.Moves) != 1 {
+				return fmt.Errorf("run %s reported %d moves of %s@%s, want 1", run.GetID(), len(res.Moves), name, alias)
+			}
+			mv := res.Moves[0]
 			out := struct {
-				Name    string       `json:"name"`
-				Version string       `json:"version"`
-				Move    lake.RefMove `json:"move"`
-			}{name, id, mv}
+				Name       string       `json:"name"`
+				Version    string       `json:"version"`
+				Move       lake.RefMove `json:"move"`
+				WorkflowID string       `json:"workflow_id"`
+				RunID      string       `json:"run_id"`
+			}{name, id, mv, run.GetID(), run.GetRunID()}
 			return p.result(out, func(w io.Writer) {
-				fprintf(w, "%s@%s -> %s (was %s)\n", name, alias, lake.ShortID(id), orDash(lake.ShortID(mv.From)))
+				fprintf(w, "%s@%s -> %s (was %s)\n  run: %s\n", name, alias, lake.ShortID(id), orDash(lake.ShortID(mv.From)), run.GetID())
 			})
 		},
 	}

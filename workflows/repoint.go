@@ -37,9 +37,15 @@ type RepointRefsInput struct {
 	Refs []RefState `json:"refs"`
 	// Repeats is the workflow id of the run that produced Version.
 	Repeats string `json:"repeats,omitempty"`
-	Reason  string `json:"reason,omitempty"`
-	User    string `json:"user,omitempty"`
-	Host    string `json:"host,omitempty"`
+	// Expect (a version) or ExpectAbsent make every move a compare-and-swap
+	// on what the requester believes the ref holds, checked by the activity
+	// at the moment of the move (`dataset tag --expect/--new`); without
+	// them a ref moves from whatever it points at.
+	Expect       string `json:"expect,omitempty"`
+	ExpectAbsent bool   `json:"expect_absent,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	User         string `json:"user,omitempty"`
+	Host         string `json:"host,omitempty"`
 }
 
 // RepointRefsResult lists each ref's move to the version (or, for a ref
@@ -57,13 +63,19 @@ type RepointRefsResult struct {
 // refs alike share one run (a move is made once), while a later launch,
 // after the refs moved again, is new work with a new id — never an attach
 // to a run whose moves are no longer true.
+//
+// An expectation is part of the id (when given, so ids without one stay
+// as they were): a launch whose expectation fails must not attach to a
+// completed run that made the move under another expectation.
 func RepointRefsID(in RepointRefsInput) string {
 	b, _ := json.Marshal(struct {
-		Kind    lake.Kind
-		Name    string
-		Version string
-		Refs    []RefState
-	}{in.Kind, in.Name, in.Version, in.Refs})
+		Kind         lake.Kind
+		Name         string
+		Version      string
+		Refs         []RefState
+		Expect       string `json:",omitempty"`
+		ExpectAbsent bool   `json:",omitempty"`
+	}{in.Kind, in.Name, in.Version, in.Refs, in.Expect, in.ExpectAbsent})
 	sum := sha256.Sum256(b)
 	return fmt.Sprintf("refs/%s/%s/%s", in.Kind, in.Name, hex.EncodeToString(sum[:])[:16])
 }
@@ -90,6 +102,7 @@ func RepointRefs(ctx workflow.Context, in RepointRefsInput) (RepointRefsResult, 
 	var moved activities.MoveRefsResult
 	if err := workflow.ExecuteActivity(shortIO(ctx), a.MoveRefs, activities.MoveRefsInput{
 		Kind: in.Kind, Name: in.Name, Version: in.Version, Refs: refs,
+		Expect: in.Expect, ExpectAbsent: in.ExpectAbsent,
 		By: in.User, Reason: in.Reason, Workflow: workflow.GetInfo(ctx).WorkflowExecution.ID,
 	}).Get(ctx, &moved); err != nil {
 		return res, err

@@ -99,3 +99,55 @@ func TestRepointRefsIDFollowsRefGeneration(t *testing.T) {
 		t.Fatal("a ref that moved since must give a new id")
 	}
 }
+
+// `dataset tag --expect/--new` go through RepointRefs: the expectation is
+// checked at the move (a stale one fails as a non-retryable Conflict and
+// moves nothing), the right one moves the tag, and it changes the id so a
+// failing expectation never attaches to a run that moved under another.
+func TestRepointRefsTagHonoursExpectation(t *testing.T) {
+	store := newStore(t)
+	a, err := runImport(t, store, workflows.CommitDatasetInput{Name: "d", Tags: []string{"prod"}, Sources: []activities.Source{stage(t, store, "a.csv", []byte("id\n1\n"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := runImport(t, store, workflows.CommitDatasetInput{Name: "d", Sources: []activities.Source{stage(t, store, "b.csv", []byte("id\n2\n"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lake.New(store)
+	prod, _, _ := l.GetRef(t.Context(), lake.KindDataset, "d", "prod")
+	tag := workflows.RepointRefsInput{Kind: lake.KindDataset, Name: "d", Version: b.Version, User: "ana", Reason: "new column",
+		Refs: []workflows.RefState{{Ref: "prod", Seq: prod.Seq, Version: prod.Version}}}
+
+	for name, stale := range map[string]workflows.RepointRefsInput{
+		"expect":        func() workflows.RepointRefsInput { in := tag; in.Expect = b.Version; return in }(),
+		"expect absent": func() workflows.RepointRefsInput { in := tag; in.ExpectAbsent = true; return in }(),
+	} {
+		env, _ := newEnvOn(t, store)
+		_, err := runRepoint(t, env, stale)
+		var app *temporal.ApplicationError
+		if !errors.As(err, &app) || app.Type() != activities.ErrTypeConflict || !app.NonRetryable() {
+			t.Fatalf("%s: a stale expectation must fail as a non-retryable Conflict, got %v", name, err)
+		}
+		if id, _ := l.Resolve(t.Context(), lake.KindDataset, "d", "prod"); id != a.Version {
+			t.Fatalf("%s: a refused tag moved prod to %s", name, id)
+		}
+		if workflows.RepointRefsID(stale) == workflows.RepointRefsID(tag) {
+			t.Fatalf("%s: the expectation must be part of the id", name)
+		}
+	}
+
+	right := tag
+	right.Expect = a.Version
+	env, _ := newEnvOn(t, store)
+	res, err := runRepoint(t, env, right)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Moves) != 1 || res.Moves[0].From != a.Version || res.Moves[0].To != b.Version || res.Moves[0].By != "ana" || res.Moves[0].Reason != "new column" {
+		t.Fatalf("unexpected move %+v", res.Moves)
+	}
+	if id, _ := l.Resolve(t.Context(), lake.KindDataset, "d", "prod"); id != b.Version {
+		t.Fatalf("prod = %s, want B", id)
+	}
+}
