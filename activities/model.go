@@ -19,6 +19,18 @@ func (a *Activities) RecordAudit(ctx context.Context, in AuditInput) error {
 	return toTemporal(lake.New(a.Store).AppendAudit(ctx, in.Event))
 }
 
+// CommitModel commits a model version's manifest over artifact blobs the
+// client uploaded; a blob that is missing fails the commit (lake refuses
+// a manifest naming it). Committing the same content again is a no-op.
+func (a *Activities) CommitModel(ctx context.Context, in CommitModelInput) (CommitModelResult, error) {
+	m := ModelManifest(in)
+	id, created, err := lake.New(a.Store).CommitManifest(ctx, m)
+	if err != nil {
+		return CommitModelResult{}, toTemporal(err)
+	}
+	return CommitModelResult{Version: id, Created: created, Artifact: m.Artifact.Digest, Bytes: m.Artifact.Bytes}, nil
+}
+
 // VerifyModel re-hashes every artifact file (a tampered blob is refused)
 // and checks that the training-set versions the model names still exist.
 func (a *Activities) VerifyModel(ctx context.Context, in VerifyModelInput) (VerifyModelResult, error) {

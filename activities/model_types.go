@@ -113,3 +113,39 @@ type NotifyInput struct {
 type NotifyResult struct {
 	Notified []string `json:"notified,omitempty"`
 }
+
+// CommitModelInput is a model version to register: its artifact files,
+// already uploaded by digest, and what describes them. It holds every
+// field of the version's content, so equal inputs are one version.
+type CommitModelInput struct {
+	Name      string             `json:"name"`
+	Files     []lake.File        `json:"files"`
+	Framework string             `json:"framework,omitempty"`
+	Metrics   map[string]float64 `json:"metrics,omitempty"`
+	Params    map[string]string  `json:"params,omitempty"`
+	// TrainingSet is the resolved dataset version the model was trained on.
+	TrainingSet *lake.Input `json:"training_set,omitempty"`
+}
+
+// CommitModelResult is the committed version.
+type CommitModelResult struct {
+	Version  string      `json:"version"`
+	Created  bool        `json:"created"`
+	Artifact lake.Digest `json:"artifact"`
+	Bytes    int64       `json:"bytes"`
+}
+
+// ModelManifest is the manifest a model version is committed as. Its
+// layout fixes model version ids (cli/testdata/golden pins them): change
+// it only with a new manifest format.
+func ModelManifest(in CommitModelInput) *lake.Manifest {
+	m := &lake.Manifest{Kind: lake.KindModel, Name: in.Name, Params: in.Params, Files: in.Files}
+	if in.TrainingSet != nil {
+		m.Inputs = []lake.Input{*in.TrainingSet}
+	}
+	m.Artifact = &lake.Artifact{Digest: ArtifactDigest(in.Files), Files: len(in.Files), Framework: in.Framework, Metrics: in.Metrics}
+	for _, f := range in.Files {
+		m.Artifact.Bytes += f.Bytes
+	}
+	return m
+}

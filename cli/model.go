@@ -56,6 +56,7 @@ type registerOutput struct {
 	Bytes    int64              `json:"bytes"`
 	Metrics  map[string]float64 `json:"metrics,omitempty"`
 	Created  bool               `json:"created"`
+	runRef
 }
 
 func modelRegisterCommand() *ucli.Command {
@@ -98,34 +99,41 @@ func modelRegisterCommand() *ucli.Command {
 				}
 				params[k] = v
 			}
-			m := &lake.Manifest{Kind: lake.KindModel, Name: name, Params: params}
+			in := workflows.RegisterModelInput{User: actor(), Identity: temporalIdentity(), Host: hostname(),
+				Model: activities.CommitModelInput{Name: name, Framework: c.String("framework"), Metrics: metrics, Params: params}}
 			if ds := c.String("dataset"); ds != "" {
 				dsName, ref := lake.SplitRef(ds)
 				id, err := l.Resolve(c.Context, lake.KindDataset, dsName, ref)
 				if err != nil {
 					return fmt.Errorf("--dataset: %w", err)
 				}
-				m.Inputs = []lake.Input{{Role: "training_set", Kind: lake.KindDataset, Name: dsName, Version: id}}
+				in.Model.TrainingSet = &lake.Input{Role: "training_set", Kind: lake.KindDataset, Name: dsName, Version: id}
 			}
-			files, err := uploadArtifact(c, l, artifact, p)
+			// Blobs go up from here (content-addressed, nothing is visible
+			// until a manifest names them); the commit is the workflow's.
+			if in.Model.Files, err = uploadArtifact(c, l, artifact, p); err != nil {
+				return err
+			}
+			tc, err := dialTemporal(c.Context, c)
 			if err != nil {
 				return err
 			}
-			m.Files = files
-			m.Artifact = &lake.Artifact{Digest: activities.ArtifactDigest(files), Files: len(files), Framework: c.String("framework"), Metrics: metrics}
-			for _, f := range files {
-				m.Artifact.Bytes += f.Bytes
-			}
-			id, created, err := l.CommitManifest(c.Context, m)
+			defer tc.Close()
+			run, err := startOrAttach(c.Context, tc, workflows.RegisterModelID(in), workflows.RegisterModelWorkflowName, in)
 			if err != nil {
 				return err
 			}
-			_ = l.AppendAudit(c.Context, lake.AuditEvent{At: time.Now().UTC(), Model: name, Version: id, Step: "registered", Outcome: "ok", By: actor(),
-				Detail: map[string]string{"artifact": string(m.Artifact.Digest), "files": fmt.Sprint(len(files))}})
-			out := registerOutput{Name: name, Version: id, Artifact: m.Artifact.Digest, Files: len(files), Bytes: m.Artifact.Bytes, Metrics: metrics, Created: created}
+			out := registerOutput{Name: name, Files: len(in.Model.Files), Metrics: metrics}
+			out.announce(c, p, run, "registration", fmt.Sprintf("registering %s (%d files)\n", name, out.Files))
+			var res workflows.RegisterModelResult
+			if err := run.Get(c.Context, &res); err != nil {
+				return runFailed("registration of model "+name+" failed", out.URL, err)
+			}
+			// A repeat that attached created nothing: the run it follows did.
+			out.Version, out.Artifact, out.Bytes, out.Created = res.Version, res.Artifact, res.Bytes, res.Created && !run.Attached
 			return p.result(out, func(w io.Writer) {
-				fprintf(w, "%s@%s\n  %d files, %s, artifact %s\n", name, id, out.Files, humanBytes(out.Bytes), out.Artifact)
-				if !created {
+				fprintf(w, "%s@%s\n  %d files, %s, artifact %s\n  run: %s\n", name, out.Version, out.Files, humanBytes(out.Bytes), out.Artifact, out.WorkflowID)
+				if !out.Created {
 					fprintf(w, "  (identical to an existing version)\n")
 				}
 			})

@@ -34,6 +34,37 @@ func TestModelRegistryAndPromotion(t *testing.T) {
 	v2 := mustJSON[reg](t, run("--output", "json", "model", "register", "churn", writeFile(t, "model2.bin", "weights v2"), "--metrics", writeFile(t, "m2.json", `{"auc": 0.82, "loss": 0.35}`))).Version
 	v3 := mustJSON[reg](t, run("--output", "json", "model", "register", "churn", writeFile(t, "model3.bin", "weights v3"), "--metrics", writeFile(t, "m3.json", `{"auc": 0.83, "loss": 0.30}`))).Version
 
+	// Each registration is a run; registering the same content again
+	// attaches to it and creates nothing.
+	again := mustJSON[struct {
+		Version    string `json:"version"`
+		Created    bool   `json:"created"`
+		Attached   bool   `json:"attached"`
+		WorkflowID string `json:"workflow_id"`
+	}](t, run("--output", "json", "model", "register", "churn", artifact, "--metrics", writeFile(t, "m1again.json", `{"auc": 0.80, "loss": 0.4}`), "--param", "depth=6"))
+	if again.Version != v1 || again.Created || !again.Attached || !strings.HasPrefix(again.WorkflowID, "register/churn/") {
+		t.Fatalf("a repeated registration must attach to the first run and report v1, not created: %+v", again)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(300 * time.Millisecond) { // visibility is eventually consistent
+		runs := mustJSON[[]struct {
+			WorkflowID string `json:"workflow_id"`
+			Status     string
+			Version    string
+		}](t, run("--output", "json", "runs", "list", "--kind", "register", "--name", "churn"))
+		done := map[string]bool{}
+		for _, r := range runs {
+			if r.Status == "completed" {
+				done[r.Version] = true
+			}
+		}
+		if len(runs) == 3 && done[v1] && done[v2] && done[v3] && runs[len(runs)-1].WorkflowID != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runs list --kind register should show the three registrations: %+v", runs)
+		}
+	}
+
 	// Bad input fails before any workflow starts, in one line.
 	if e := fail("model", "register", "churn", artifact, "--metrics", writeFile(t, "bad.json", `{"auc": "high"}`)); !strings.Contains(e, `metric "auc" is high, not a number`) {
 		t.Errorf("malformed metrics: %s", e)

@@ -173,11 +173,25 @@ func scenarios() []scenario {
 		{file: "materialize-three-shards", workflow: workflows.MaterializeWorkflowName, input: materializeInput},
 		{file: "repoint-dataset", workflow: workflows.RepointRefsWorkflowName, input: repointInput(lake.KindDataset, "orders_again", "latest", "prod")},
 		{file: "repoint-index", workflow: workflows.RepointRefsWorkflowName, input: repointInput(lake.KindIndex, "user_events_again", "latest", "prod")},
+		{file: "registermodel", workflow: workflows.RegisterModelWorkflowName, input: registerModelInput},
 		// Last: it scrubs everything the scenarios above committed.
 		{file: "lakeverify", workflow: workflows.LakeVerifyWorkflowName, input: func(objstore.Store) (any, error) {
 			return activities.LakeVerifyInput{}, nil
 		}},
 	}
+}
+
+// registerModelInput uploads an artifact blob, as the CLI does, and asks
+// to register it.
+func registerModelInput(store objstore.Store) (any, error) {
+	src, err := stage(store, "model.bin", "recorded weights")
+	if err != nil {
+		return nil, err
+	}
+	return workflows.RegisterModelInput{User: "recorder", Identity: "recordhistories", Model: activities.CommitModelInput{
+		Name: "recorded_model", Framework: "record", Metrics: map[string]float64{"auc": 0.9},
+		Files: []lake.File{{Digest: src.Digest, Bytes: src.Bytes, Partition: "model.bin"}},
+	}}, nil
 }
 
 // repointInput commits two versions A and B of a name (self-contained, so
