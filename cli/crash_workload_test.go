@@ -3,11 +3,11 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +21,7 @@ import (
 
 	"github.com/granaryml/granary/activities"
 	"github.com/granaryml/granary/cli"
+	"github.com/granaryml/granary/features"
 	"github.com/granaryml/granary/internal/crashtest"
 	"github.com/granaryml/granary/internal/devstack"
 	"github.com/granaryml/granary/internal/devstack/devtest"
@@ -207,13 +208,22 @@ func runFeatureReference(ctx context.Context, dir string, w crashtest.Workload) 
 			return ref, err
 		}
 	}
-	// `features apply` only touches the lake: the CLI itself applies it.
-	out, err := runGranaryJSON(ctx, []string{"--lake", dir}, "features", "apply", w.Spec)
+	// As `features apply` does: the CLI uploads the spec, ApplySpec commits it.
+	specBytes, err := os.ReadFile(w.Spec)
 	if err != nil {
 		return ref, err
 	}
-	var applied struct{ Project, Version string }
-	if err := json.Unmarshal(out, &applied); err != nil {
+	parsed, err := features.Parse(filepath.Base(w.Spec), specBytes)
+	if err != nil {
+		return ref, err
+	}
+	specDigest, _, _, err := l.PutBlobFile(ctx, w.Spec)
+	if err != nil {
+		return ref, err
+	}
+	var applied workflows.ApplySpecResult
+	if err := run(workflows.ApplySpec, workflows.ApplySpecInput{CommitSpecInput: activities.CommitSpecInput{
+		Project: parsed.Project, Spec: specDigest, File: filepath.Base(w.Spec)}}, &applied); err != nil {
 		return ref, err
 	}
 	ref.Prepared.Spec = applied.Version

@@ -17,6 +17,7 @@ import (
 	"github.com/granaryml/granary/features"
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/shard"
+	"github.com/granaryml/granary/workflows"
 )
 
 func featuresCommand() *ucli.Command {
@@ -181,6 +182,7 @@ type applyOutput struct {
 	Changed  bool        `json:"changed"`
 	Changes  specChanges `json:"changes"`
 	Missing  []string    `json:"datasets_not_in_lake,omitempty"`
+	runRef
 }
 
 func featuresApply(c *ucli.Context) error {
@@ -211,29 +213,44 @@ func featuresApply(c *ucli.Context) error {
 		return err
 	}
 
-	d, size, err := putBytesBlob(c.Context, l, data)
+	// The CLI uploads the spec's bytes; the commit and the move of latest
+	// are a run, so they show in `runs list` with who asked.
+	d, _, err := putBytesBlob(c.Context, l, data)
 	if err != nil {
 		return err
 	}
-	m := &lake.Manifest{
-		Kind: lake.KindSpec, Name: spec.Project,
-		Artifact: &lake.Artifact{Digest: d, Bytes: size, Files: 1, Framework: "granary-spec"},
-		Params:   map[string]string{"file": filepath.Base(path), "spec_digest": out.Digest},
-	}
-	if out.Version, _, err = l.CommitManifest(c.Context, m); err != nil {
+	in := workflows.ApplySpecInput{CommitSpecInput: activities.CommitSpecInput{Project: spec.Project, Spec: d, File: filepath.Base(path)},
+		User: currentUser(), Host: hostname()}
+	tc, err := dialTemporal(c.Context, c)
+	if err != nil {
 		return err
 	}
+	defer tc.Close()
+	run, err := startOrAttach(c.Context, tc, workflows.ApplySpecID(in), workflows.ApplySpecWorkflowName, in)
+	if err != nil {
+		return err
+	}
+	out.announce(c, p, run, "apply", fmt.Sprintf("applying %s as spec %s\n", in.File, spec.Project))
+	var res workflows.ApplySpecResult
+	if err := run.Get(c.Context, &res); err != nil {
+		return runFailed("apply of "+path+" failed", out.URL, err)
+	}
+	out.Version = res.Version
+	// Attached to the run that applied this file before: if another spec
+	// was applied since, latest moves back to this one, as asked.
+	again, err := settleRefs(c, tc, l, p, run, refTarget{kind: lake.KindSpec, name: spec.Project, refs: []string{"latest"}, reason: "apply " + in.File}, res.Version, []lake.RefMove{res.Move})
+	if err != nil {
+		return err
+	}
+	out.RefsWorkflowID = again.WorkflowID
 	out.Changes = diffSpecs(prev, spec)
 	out.Changed = prev == nil || prev.Digest() != spec.Digest()
-	if _, err := l.MoveRef(c.Context, lake.MoveOptions{Kind: lake.KindSpec, Name: spec.Project, Ref: "latest", To: out.Version, By: currentUser(), Reason: "apply " + filepath.Base(path)}); err != nil {
-		return err
-	}
 	return p.result(out, func(w io.Writer) {
 		if !out.Changed {
-			fprintf(w, "spec %s unchanged (version %s)\n", spec.Project, lake.ShortID(out.Version))
+			fprintf(w, "spec %s unchanged (version %s)\n  run: %s\n", spec.Project, lake.ShortID(out.Version), out.WorkflowID)
 			return
 		}
-		fprintf(w, "applied %s as spec %s@%s\n", path, spec.Project, lake.ShortID(out.Version))
+		fprintf(w, "applied %s as spec %s@%s\n  run: %s\n", path, spec.Project, lake.ShortID(out.Version), out.WorkflowID)
 		ch := out.Changes
 		for _, x := range []struct {
 			what string

@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/objstore/storeurl"
 )
 
 func TestFeaturesValidateReportsEveryProblemWithPosition(t *testing.T) {
@@ -71,9 +75,54 @@ func TestFeaturesApplyAndExtract(t *testing.T) {
 	if applied.Project != "shop" || !applied.Changed || len(applied.Changes.ViewsAdded) != 1 || applied.Changes.ViewsAdded[0] != "user_orders" {
 		t.Fatalf("unexpected apply result %+v", applied)
 	}
-	again := mustJSON[struct{ Changed bool }](t, run("--output", "json", "features", "apply", specPath))
-	if again.Changed {
-		t.Fatal("re-applying the same spec must report no change")
+	type applyJSON struct {
+		Version        string
+		Changed        bool
+		Attached       bool
+		WorkflowID     string `json:"workflow_id"`
+		RefsWorkflowID string `json:"refs_workflow_id"`
+	}
+	again := mustJSON[applyJSON](t, run("--output", "json", "features", "apply", specPath))
+	if again.Changed || !again.Attached || again.Version != applied.Version || !strings.HasPrefix(again.WorkflowID, "spec/shop/") || again.RefsWorkflowID != "" {
+		t.Fatalf("re-applying the same spec must attach to its run and report no change: %+v", again)
+	}
+	// A, B, A: the last apply attaches to A's run and moves latest back.
+	specBytes, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := mustJSON[applyJSON](t, run("--output", "json", "features", "apply", writeFile(t, "features.yaml", string(specBytes)+"# another file, the same spec\n")))
+	if b.Version == applied.Version || b.Attached {
+		t.Fatalf("other bytes must be another spec version and run: %+v", b)
+	}
+	backToA := mustJSON[applyJSON](t, run("--output", "json", "features", "apply", specPath))
+	if backToA.Version != applied.Version || !backToA.Attached || !strings.HasPrefix(backToA.RefsWorkflowID, "refs/specs/shop/") {
+		t.Fatalf("re-applying A after B must move latest back by a RepointRefs run: %+v", backToA)
+	}
+	store, err := storeurl.Open(t.Context(), st.lake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if latest, err := lake.New(store).Resolve(t.Context(), lake.KindSpec, "shop", "latest"); err != nil || latest != applied.Version {
+		t.Fatalf("latest = %s, %v; want A %s", latest, err, applied.Version)
+	}
+	// The applies are runs, listed like any other commit.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(300 * time.Millisecond) { // visibility is eventually consistent
+		runs := mustJSON[[]struct {
+			WorkflowID string `json:"workflow_id"`
+			Status     string
+			Version    string
+		}](t, run("--output", "json", "runs", "list", "--kind", "spec", "--name", "shop"))
+		done := map[string]bool{}
+		for _, r := range runs {
+			done[r.Version] = r.Status == "completed"
+		}
+		if len(runs) == 2 && done[applied.Version] && done[b.Version] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runs list --kind spec should show the two applies: %+v", runs)
+		}
 	}
 
 	type extractJSON struct {

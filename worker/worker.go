@@ -101,6 +101,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.Materialize, workflow.RegisterOptions{Name: workflows.MaterializeWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.RepointRefs, workflow.RegisterOptions{Name: workflows.RepointRefsWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.RegisterModel, workflow.RegisterOptions{Name: workflows.RegisterModelWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.ApplySpec, workflow.RegisterOptions{Name: workflows.ApplySpecWorkflowName})
 }
 
 // DefaultIdentity is host@pid, what operators see as the worker in the UI.

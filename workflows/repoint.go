@@ -126,8 +126,8 @@ func validateRepoint(in RepointRefsInput) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrTypeInvalidInput, nil)
 	}
 	// Model aliases move only through PromoteModel, past its gates.
-	if in.Kind != lake.KindDataset && in.Kind != lake.KindIndex {
-		return bad(fmt.Errorf("refs of %q cannot be repointed (datasets and serving indexes only)", in.Kind))
+	if in.Kind != lake.KindDataset && in.Kind != lake.KindIndex && in.Kind != lake.KindSpec {
+		return bad(fmt.Errorf("refs of %q cannot be repointed (datasets, specs and serving indexes only)", in.Kind))
 	}
 	if err := lake.ValidateName("name", in.Name); err != nil {
 		return bad(err)

@@ -174,6 +174,7 @@ func scenarios() []scenario {
 		{file: "repoint-dataset", workflow: workflows.RepointRefsWorkflowName, input: repointInput(lake.KindDataset, "orders_again", "latest", "prod")},
 		{file: "repoint-index", workflow: workflows.RepointRefsWorkflowName, input: repointInput(lake.KindIndex, "user_events_again", "latest", "prod")},
 		{file: "registermodel", workflow: workflows.RegisterModelWorkflowName, input: registerModelInput},
+		{file: "applyspec", workflow: workflows.ApplySpecWorkflowName, input: applySpecInput},
 		// Last: it scrubs everything the scenarios above committed.
 		{file: "lakeverify", workflow: workflows.LakeVerifyWorkflowName, input: func(objstore.Store) (any, error) {
 			return activities.LakeVerifyInput{}, nil
@@ -192,6 +193,17 @@ func registerModelInput(store objstore.Store) (any, error) {
 		Name: "recorded_model", Framework: "record", Metrics: map[string]float64{"auc": 0.9},
 		Files: []lake.File{{Digest: src.Digest, Bytes: src.Bytes, Partition: "model.bin"}},
 	}}, nil
+}
+
+// applySpecInput uploads a spec file, as the CLI does, and asks to apply
+// it to its own project (so it does not move the other scenarios' shop).
+func applySpecInput(store objstore.Store) (any, error) {
+	content := strings.Replace(recordSpec, "project: shop", "project: recorded_project", 1)
+	src, err := stage(store, "features.yaml", content)
+	if err != nil {
+		return nil, err
+	}
+	return workflows.ApplySpecInput{User: "recorder", CommitSpecInput: activities.CommitSpecInput{Project: "recorded_project", Spec: src.Digest, File: "features.yaml"}}, nil
 }
 
 // repointInput commits two versions A and B of a name (self-contained, so
