@@ -63,7 +63,7 @@ func toTemporal(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSchemaMismatch, err)
 	case errors.Is(err, features.ErrInvalidSpec):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSpec, err)
-	case errors.Is(err, tabular.ErrBadInput), errors.Is(err, lake.ErrInvalidName), errors.Is(err, lake.ErrAmbiguous), errors.Is(err, modelgate.ErrInvalidGate),
+	case errors.Is(err, tabular.ErrBadInput), errors.Is(err, lake.ErrInvalidName), errors.Is(err, lake.ErrGraceTooShort), errors.Is(err, lake.ErrAmbiguous), errors.Is(err, modelgate.ErrInvalidGate),
 		errors.Is(err, features.ErrEval): // an expression that fails on a row fails on it again
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
 	case errors.Is(err, lake.ErrNotFound):

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/internal/objstore"
@@ -37,7 +38,8 @@ func TestDatasetGCRefusesAGraceShorterThanAnActivity(t *testing.T) {
 		}
 		return err == nil
 	}
-	flags := []string{"--lake", "file://" + dir, "--output", "json", "dataset", "gc"}
+	st := startStackOn(t, "file://"+dir)
+	flags := append(append([]string{}, st.flags...), "--output", "json", "dataset", "gc")
 
 	code, _, errOut := runCLI(t, t.Context(), append(flags, "--grace", "1h")...)
 	if code == 0 || !strings.Contains(errOut, "--grace 1h0m0s is shorter than "+lake.MinGCGrace.String()) || !strings.Contains(errOut, "--force") {
@@ -53,8 +55,29 @@ func TestDatasetGCRefusesAGraceShorterThanAnActivity(t *testing.T) {
 		t.Fatalf("dry run with --grace 0s: exit %d, %q, %q", code, out, errOut)
 	}
 
+	// The deletion is a GC run, with who asked, found like any other run.
+	var ran struct {
+		lake.GCResult
+		WorkflowID string `json:"workflow_id"`
+	}
 	code, out, errOut = runCLI(t, t.Context(), append(flags, "--grace", "0s", "--force")...)
-	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Deleted != 1 || stillThere() {
-		t.Fatalf("--grace 0s --force: exit %d, %q, %q; want the orphan deleted", code, out, errOut)
+	if code != 0 || json.Unmarshal([]byte(out), &ran) != nil || ran.Deleted != 1 || stillThere() || !strings.HasPrefix(ran.WorkflowID, "gc/") {
+		t.Fatalf("--grace 0s --force: exit %d, %q, %q; want the orphan deleted by a gc run", code, out, errOut)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(300 * time.Millisecond) { // visibility is eventually consistent
+		code, out, errOut := runCLI(t, t.Context(), append(append([]string{}, st.flags...), "--output", "json", "runs", "list", "--kind", "gc")...)
+		var runs []struct {
+			WorkflowID string `json:"workflow_id"`
+			Status     string
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &runs) != nil {
+			t.Fatalf("runs list: exit %d, %q, %q", code, out, errOut)
+		}
+		if len(runs) == 1 && runs[0].WorkflowID == ran.WorkflowID && runs[0].Status == "completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runs list --kind gc should show the gc run %s: %+v", ran.WorkflowID, runs)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/granaryml/granary/activities"
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/workflows"
 )
@@ -186,7 +187,9 @@ func datasetGCCommand() *ucli.Command {
 deleted. gc is safe to run while workflows run: a workflow relying on a blob
 holds it, and gc announces what it is about to delete so a writer that
 reuses one of those blobs waits and stores it again. Manifests, refs and
-logs are never deleted.
+logs are never deleted. The deletion runs as a GC workflow on a worker
+(listed by runs list --kind gc, with who asked); --dry-run only reads
+the lake, here.
 
 --grace must cover the longest an activity may rely on a blob it has not
 committed yet (` + lake.MinGCGrace.String() + `); a shorter one is refused unless --force is
@@ -213,11 +216,21 @@ Examples:
 			if err != nil {
 				return err
 			}
-			res, err := l.GC(c.Context, lake.GCOptions{Grace: c.Duration("grace"), Force: c.Bool("force"), DryRun: c.Bool("dry-run")})
-			if err != nil {
+			var out gcOutput
+			if c.Bool("dry-run") {
+				// A dry run deletes nothing: a read, made here.
+				if out.GCResult.GCResult, err = l.GC(c.Context, lake.GCOptions{Grace: c.Duration("grace"), Force: c.Bool("force"), DryRun: true}); err != nil {
+					return err
+				}
+			} else if err := runGC(c, p, &out); err != nil {
 				return err
 			}
-			return p.result(res, func(w io.Writer) {
+			res := out.GCResult
+			var report any = out
+			if res.DryRun {
+				report = res // no run to name
+			}
+			return p.result(report, func(w io.Writer) {
 				verb := "deleted"
 				n := res.Deleted
 				if res.DryRun {
@@ -228,9 +241,38 @@ Examples:
 				if res.Deferred > 0 {
 					fprintf(w, "%d left for the next run (the store was too slow to finish their sweep in time)\n", res.Deferred)
 				}
+				if out.WorkflowID != "" {
+					fprintf(w, "  run: %s\n", out.WorkflowID)
+				}
 			})
 		},
 	}
+}
+
+type gcOutput struct {
+	activities.GCResult
+	runRef
+}
+
+// runGC deletes through a GC run, so every deletion is in `runs list`
+// and the Temporal UI with who asked.
+func runGC(c *ucli.Context, p printer, out *gcOutput) error {
+	in := workflows.GCInput{GCInput: activities.GCInput{Grace: c.Duration("grace"), Force: c.Bool("force")},
+		RequestedAt: time.Now(), User: currentUser(), Host: hostname()}
+	tc, err := dialTemporal(c.Context, c)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	run, err := startOrAttach(c.Context, tc, workflows.GCID(in), workflows.GCWorkflowName, in)
+	if err != nil {
+		return err
+	}
+	out.announce(c, p, run, "gc", fmt.Sprintf("collecting blobs unreferenced for %s\n", in.Grace))
+	if err := run.Get(c.Context, &out.GCResult); err != nil {
+		return runFailed("gc failed", out.URL, err)
+	}
+	return nil
 }
 
 func currentUser() string {

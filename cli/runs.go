@@ -49,7 +49,7 @@ Examples:
    granary runs list --kind dataset --status failed
    granary runs list --name orders --limit 5 --output json`,
 				Flags: []ucli.Flag{
-					&ucli.StringFlag{Name: "kind", Usage: "only runs of `KIND` (lakecheck, dataset, extract, build, promote, materialize, refs, register, spec, lakeverify)"},
+					&ucli.StringFlag{Name: "kind", Usage: "only runs of `KIND` (lakecheck, dataset, extract, build, promote, materialize, refs, register, spec, gc, lakeverify)"},
 					&ucli.StringFlag{Name: "name", Usage: "only runs for dataset/view/model `NAME`"},
 					&ucli.StringFlag{Name: "status", Usage: "only runs in `STATUS`: running, completed, failed, canceled, terminated, timed_out"},
 					&ucli.IntFlag{Name: "limit", Value: 20, Usage: "at most `N` runs"},

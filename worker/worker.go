@@ -102,6 +102,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.RepointRefs, workflow.RegisterOptions{Name: workflows.RepointRefsWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.RegisterModel, workflow.RegisterOptions{Name: workflows.RegisterModelWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.ApplySpec, workflow.RegisterOptions{Name: workflows.ApplySpecWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.GC, workflow.RegisterOptions{Name: workflows.GCWorkflowName})
 }
 
 // DefaultIdentity is host@pid, what operators see as the worker in the UI.

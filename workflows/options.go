@@ -35,10 +35,10 @@ func shortIO(ctx workflow.Context) workflow.Context {
 // what bounds noticing a dead worker: well under a minute.
 const heartbeatTimeout = 20 * time.Second
 
-// scrubIO is for lake verify: one activity reads every blob, which on a
-// big lake takes longer than longIO allows; heartbeats (and the stall
-// timeout) are what notice it is stuck, and a retry resumes after the
-// last blob checked.
+// scrubIO is for lake verify and gc: one activity visits every blob,
+// which on a big lake takes longer than longIO allows; heartbeats (and the
+// stall timeout) are what notice it is stuck, and a retry resumes after
+// the last blob checked (verify) or starts over (gc, idempotent).
 func scrubIO(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 7 * 24 * time.Hour,

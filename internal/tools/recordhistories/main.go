@@ -175,6 +175,9 @@ func scenarios() []scenario {
 		{file: "repoint-index", workflow: workflows.RepointRefsWorkflowName, input: repointInput(lake.KindIndex, "user_events_again", "latest", "prod")},
 		{file: "registermodel", workflow: workflows.RegisterModelWorkflowName, input: registerModelInput},
 		{file: "applyspec", workflow: workflows.ApplySpecWorkflowName, input: applySpecInput},
+		{file: "gc", workflow: workflows.GCWorkflowName, input: func(objstore.Store) (any, error) {
+			return workflows.GCInput{GCInput: activities.GCInput{Grace: 24 * time.Hour}, RequestedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), User: "recorder"}, nil
+		}},
 		// Last: it scrubs everything the scenarios above committed.
 		{file: "lakeverify", workflow: workflows.LakeVerifyWorkflowName, input: func(objstore.Store) (any, error) {
 			return activities.LakeVerifyInput{}, nil
