@@ -241,8 +241,8 @@ Examples:
 				if res.Deferred > 0 {
 					fprintf(w, "%d left for the next run (the store was too slow to finish their sweep in time)\n", res.Deferred)
 				}
-				if out.WorkflowID != "" {
-					fprintf(w, "  run: %s\n", out.WorkflowID)
+				if out.URL != "" {
+					fprintf(w, "  run: %s\n", out.URL)
 				}
 			})
 		},

@@ -247,10 +247,10 @@ func featuresApply(c *ucli.Context) error {
 	out.Changed = prev == nil || prev.Digest() != spec.Digest()
 	return p.result(out, func(w io.Writer) {
 		if !out.Changed {
-			fprintf(w, "spec %s unchanged (version %s)\n  run: %s\n", spec.Project, lake.ShortID(out.Version), out.WorkflowID)
+			fprintf(w, "spec %s unchanged (version %s)\n  run: %s\n", spec.Project, lake.ShortID(out.Version), out.URL)
 			return
 		}
-		fprintf(w, "applied %s as spec %s@%s\n  run: %s\n", path, spec.Project, lake.ShortID(out.Version), out.WorkflowID)
+		fprintf(w, "applied %s as spec %s@%s\n  run: %s\n", path, spec.Project, lake.ShortID(out.Version), out.URL)
 		ch := out.Changes
 		for _, x := range []struct {
 			what string
