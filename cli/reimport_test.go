@@ -2,11 +2,9 @@ package cli_test
 
 import (
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -244,24 +242,9 @@ func TestRelaunchesABALeaveRefsOnA(t *testing.T) {
 // dials Temporal (here: nothing listens there) and before any request to
 // the endpoint, and the error never repeats a secret.
 func TestImportSourceURLsAreCheckedBeforeAnythingStarts(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var connections atomic.Int64
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			connections.Add(1)
-			conn.Close()
-		}
-	}()
+	addr, connections := devtest.CountingListener(t)
 	const secret = "wJalrXUtnFEMI-K7MDENG"
-	internal := ln.Addr().String()
+	internal := addr
 	t.Setenv("GRANARY_ALLOWED_ENDPOINTS", "")
 	for _, tc := range []struct{ url, want string }{
 		{"s3://AKIAEXAMPLE:" + secret + "@raw/e.csv?endpoint=" + internal + "&secure=false", "credentials must come from the environment"},
@@ -280,7 +263,7 @@ func TestImportSourceURLsAreCheckedBeforeAnythingStarts(t *testing.T) {
 			t.Errorf("the URL must be refused before dialing Temporal: %q", errOut)
 		}
 	}
-	if n := connections.Load(); n != 0 {
+	if n := connections(); n != 0 {
 		t.Fatalf("the CLI connected %d times to an endpoint that is not allowed", n)
 	}
 }

@@ -3,14 +3,13 @@ package workflows_test
 import (
 	"errors"
 	"fmt"
-	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/granaryml/granary/activities"
+	"github.com/granaryml/granary/internal/devstack/devtest"
 	"github.com/granaryml/granary/internal/lake"
 	"github.com/granaryml/granary/workflows"
 )
@@ -20,23 +19,8 @@ import (
 // allowed, as for a directory lake) fails non-retryably before a single
 // connection is made — to a local service or a metadata address alike.
 func TestImportRefusesEndpointsNotAllowed(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var connections atomic.Int64
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			connections.Add(1)
-			conn.Close()
-		}
-	}()
-	for _, endpoint := range []string{ln.Addr().String(), "169.254.169.254"} {
+	addr, connections := devtest.CountingListener(t)
+	for _, endpoint := range []string{addr, "169.254.169.254"} {
 		t.Run(endpoint, func(t *testing.T) {
 			store := newStore(t)
 			url := fmt.Sprintf("s3://internal/secrets.csv?endpoint=%s&secure=false", endpoint)
@@ -53,7 +37,7 @@ func TestImportRefusesEndpointsNotAllowed(t *testing.T) {
 			}
 		})
 	}
-	if n := connections.Load(); n != 0 {
+	if n := connections(); n != 0 {
 		t.Fatalf("the worker connected %d times to an endpoint it does not allow", n)
 	}
 }
