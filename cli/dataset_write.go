@@ -172,7 +172,7 @@ Examples:
 				RunID      string       `json:"run_id"`
 			}{name, id, mv, run.GetID(), run.GetRunID()}
 			return p.result(out, func(w io.Writer) {
-				fprintf(w, "%s@%s -> %s (was %s)\n  run: %s\n", name, alias, lake.ShortID(id), orDash(lake.ShortID(mv.From)), run.GetID())
+				fprintf(w, "%s@%s -> %s (was %s)\n  run: %s\n", name, alias, lake.ShortID(id), orDash(lake.ShortID(mv.From)), url)
 			})
 		},
 	}

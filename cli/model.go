@@ -132,7 +132,7 @@ func modelRegisterCommand() *ucli.Command {
 			// A repeat that attached created nothing: the run it follows did.
 			out.Version, out.Artifact, out.Bytes, out.Created = res.Version, res.Artifact, res.Bytes, res.Created && !run.Attached
 			return p.result(out, func(w io.Writer) {
-				fprintf(w, "%s@%s\n  %d files, %s, artifact %s\n  run: %s\n", name, out.Version, out.Files, humanBytes(out.Bytes), out.Artifact, out.WorkflowID)
+				fprintf(w, "%s@%s\n  %d files, %s, artifact %s\n  run: %s\n", name, out.Version, out.Files, humanBytes(out.Bytes), out.Artifact, out.URL)
 				if !out.Created {
 					fprintf(w, "  (identical to an existing version)\n")
 				}
