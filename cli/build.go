@@ -159,7 +159,7 @@ func runBuild(c *ucli.Context) error {
 		return err
 	}
 	out.Set = ts.Name
-	out.announce(c, p, run, "build", fmt.Sprintf("building %s: spine %s@%s, %d views\n", ts.Name, spineName, lake.ShortID(spineVersion), len(views)))
+	out.announce(c, p, run, "build", fmt.Sprintf("building %s: spine %s@%s, %s\n", ts.Name, spineName, lake.ShortID(spineVersion), counted(len(views), "view")))
 	if !c.Bool("wait") && !run.Attached && c.String("out") == "" {
 		return printStarted(p, out, out.runRef)
 	}

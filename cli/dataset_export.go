@@ -67,7 +67,7 @@ Examples:
 				return err
 			}
 			return p.result(out, func(w io.Writer) {
-				fprintf(w, "exported %s@%s: %d rows in %d %s files to %s\n", name, lake.ShortID(id), m.Rows, len(out.Files), format, dir)
+				fprintf(w, "exported %s@%s: %d rows in %s to %s\n", name, lake.ShortID(id), m.Rows, counted(len(out.Files), format+" file"), dir)
 			})
 		},
 	}

@@ -154,7 +154,7 @@ func runImport(c *ucli.Context) error {
 			state = "same content as an existing version"
 		}
 		fprintf(w, "%s@%s (%s)\n", name, res.Version, state)
-		fprintf(w, "  %d rows, %d files, %s parquet\n", res.Rows, res.Files, humanBytes(res.Bytes))
+		fprintf(w, "  %d rows, %s, %s parquet\n", res.Rows, counted(res.Files, "file"), humanBytes(res.Bytes))
 		for _, mv := range out.Moves {
 			fprintf(w, "  %s -> %s\n", mv.Ref, lake.ShortID(mv.To))
 		}

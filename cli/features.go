@@ -153,7 +153,7 @@ func featuresValidate(c *ucli.Context) error {
 		out.Checked = true
 	}
 	return p.result(out, func(w io.Writer) {
-		fprintf(w, "%s: valid (project %s, %d feature views, %d training sets, digest %s)\n", path, spec.Project, len(spec.FeatureViews), len(spec.TrainingSets), out.Digest)
+		fprintf(w, "%s: valid (project %s, %s, %s, digest %s)\n", path, spec.Project, counted(len(spec.FeatureViews), "feature view"), counted(len(spec.TrainingSets), "training set"), out.Digest)
 		for _, m := range out.Missing {
 			fprintf(w, "  note: dataset %q is not in the lake yet; its columns were not checked\n", m)
 		}

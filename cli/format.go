@@ -88,3 +88,12 @@ func resolveVersionArg(c *ucli.Context, k lake.Kind, command string) (versionArg
 	id, m, err := l.ResolveManifest(c.Context, k, name, ref)
 	return versionArg{p: p, l: l, name: name, id: id, m: m}, err
 }
+
+// counted reads "1 file" or "3 files": human output printed "1 files"
+// and "1 views" until the golden output test read it.
+func counted(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -112,7 +112,7 @@ func runLookup(c *ucli.Context) error {
 		if out.Model != nil {
 			fprintf(w, "model %s@%s -> %s", out.Model.Model, out.Model.Alias, lake.ShortID(out.Model.Version))
 			if a := out.Model.Artifact; a != nil {
-				fprintf(w, " (%s, %d files, %s)", a.Digest, a.Files, humanBytes(a.Bytes))
+				fprintf(w, " (%s, %s, %s)", a.Digest, counted(a.Files, "file"), humanBytes(a.Bytes))
 			}
 			fprintf(w, "\n")
 		}

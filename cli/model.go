@@ -124,7 +124,7 @@ func modelRegisterCommand() *ucli.Command {
 				return err
 			}
 			out := registerOutput{Name: name, Files: len(in.Model.Files), Metrics: metrics}
-			out.announce(c, p, run, "registration", fmt.Sprintf("registering %s (%d files)\n", name, out.Files))
+			out.announce(c, p, run, "registration", fmt.Sprintf("registering %s (%s)\n", name, counted(out.Files, "file")))
 			var res workflows.RegisterModelResult
 			if err := run.Get(c.Context, &res); err != nil {
 				return runFailed("registration of model "+name+" failed", out.URL, err)
@@ -132,7 +132,7 @@ func modelRegisterCommand() *ucli.Command {
 			// A repeat that attached created nothing: the run it follows did.
 			out.Version, out.Artifact, out.Bytes, out.Created = res.Version, res.Artifact, res.Bytes, res.Created && !run.Attached
 			return p.result(out, func(w io.Writer) {
-				fprintf(w, "%s@%s\n  %d files, %s, artifact %s\n  run: %s\n", name, out.Version, out.Files, humanBytes(out.Bytes), out.Artifact, out.URL)
+				fprintf(w, "%s@%s\n  %s, %s, artifact %s\n  run: %s\n", name, out.Version, counted(out.Files, "file"), humanBytes(out.Bytes), out.Artifact, out.URL)
 				if !out.Created {
 					fprintf(w, "  (identical to an existing version)\n")
 				}
@@ -700,7 +700,7 @@ func modelShowCommand() *ucli.Command {
 			return p.result(out, func(w io.Writer) {
 				fprintf(w, "%s@%s\n", name, id)
 				if a := m.Artifact; a != nil {
-					fprintf(w, "  artifact %s (%d files, %s) %s\n", a.Digest, a.Files, humanBytes(a.Bytes), a.Framework)
+					fprintf(w, "  artifact %s (%s, %s) %s\n", a.Digest, counted(a.Files, "file"), humanBytes(a.Bytes), a.Framework)
 					for _, k := range sortedKeys(a.Metrics) {
 						fprintf(w, "  metric %s = %g\n", k, a.Metrics[k])
 					}
@@ -760,7 +760,7 @@ Examples:
 				Name, Version string
 				Files         []string
 			}{name, id, written}, func(w io.Writer) {
-				fprintf(w, "downloaded %s@%s: %d files verified into %s\n", name, lake.ShortID(id), len(written), dir)
+				fprintf(w, "downloaded %s@%s: %s verified into %s\n", name, lake.ShortID(id), counted(len(written), "file"), dir)
 			})
 		},
 	}

@@ -110,8 +110,8 @@ func TestHumanOutputIsGolden(t *testing.T) {
 			}
 			got := "$ granary " + normaliseOutput(strings.Join(args, " "), paths) + "\n" +
 				normaliseOutput(out, paths)
-			if errOut != "" {
-				got += "--- stderr\n" + normaliseOutput(errOut, paths)
+			if e := normaliseOutput(errOut, paths); e != "" {
+				got += "--- stderr\n" + e
 			}
 			path := filepath.Join(goldenDir, "output", name+".txt")
 			if *updateOutput {
