@@ -9,6 +9,7 @@ import (
 
 	"github.com/granaryml/granary/activities"
 	"github.com/granaryml/granary/internal/lake"
+	"github.com/granaryml/granary/internal/objstore"
 	"github.com/granaryml/granary/workflows"
 )
 
@@ -25,9 +26,10 @@ func runRepoint(t *testing.T, env *testsuite.TestWorkflowEnvironment, in workflo
 	return res, env.GetWorkflowResult(&res)
 }
 
-// TestRepointRefsMovesBackAndLogs: A, then B, then RepointRefs to A leaves
-// latest and the tag on A, logs the move, and reports every ref's move.
-func TestRepointRefsMovesBackAndLogs(t *testing.T) {
+// importAThenB imports version A of dataset d tagged prod, then version B
+// (which moves latest only).
+func importAThenB(t *testing.T) (objstore.Store, workflows.CommitDatasetResult, workflows.CommitDatasetResult) {
+	t.Helper()
 	store := newStore(t)
 	a, err := runImport(t, store, workflows.CommitDatasetInput{Name: "d", Tags: []string{"prod"}, Sources: []activities.Source{stage(t, store, "a.csv", []byte("id\n1\n"))}})
 	if err != nil {
@@ -37,6 +39,13 @@ func TestRepointRefsMovesBackAndLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return store, a, b
+}
+
+// TestRepointRefsMovesBackAndLogs: A, then B, then RepointRefs to A leaves
+// latest and the tag on A, logs the move, and reports every ref's move.
+func TestRepointRefsMovesBackAndLogs(t *testing.T) {
+	store, a, b := importAThenB(t)
 	l := lake.New(store)
 	latest, _, err := l.GetRef(t.Context(), lake.KindDataset, "d", "latest")
 	if err != nil || latest.Version != b.Version {
@@ -105,15 +114,7 @@ func TestRepointRefsIDFollowsRefGeneration(t *testing.T) {
 // moves nothing), the right one moves the tag, and it changes the id so a
 // failing expectation never attaches to a run that moved under another.
 func TestRepointRefsTagHonoursExpectation(t *testing.T) {
-	store := newStore(t)
-	a, err := runImport(t, store, workflows.CommitDatasetInput{Name: "d", Tags: []string{"prod"}, Sources: []activities.Source{stage(t, store, "a.csv", []byte("id\n1\n"))}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := runImport(t, store, workflows.CommitDatasetInput{Name: "d", Sources: []activities.Source{stage(t, store, "b.csv", []byte("id\n2\n"))}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, a, b := importAThenB(t)
 	l := lake.New(store)
 	prod, _, _ := l.GetRef(t.Context(), lake.KindDataset, "d", "prod")
 	tag := workflows.RepointRefsInput{Kind: lake.KindDataset, Name: "d", Version: b.Version, User: "ana", Reason: "new column",
